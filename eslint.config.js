@@ -1,0 +1,32 @@
+// Lint rules for the whole repository: typescript-eslint's recommended type-aware rules,
+// plus the project's own room boundaries (see docs/architecture.md).
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  { ignores: ['node_modules/**', 'dist/**', '**/generated/**', 'src/gateway/web/dist/**', '.patchwork/**', 'artifacts/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    languageOptions: {
+      globals: { process: 'readonly', console: 'readonly', Buffer: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', setInterval: 'readonly', clearInterval: 'readonly', setImmediate: 'readonly', URL: 'readonly', TextEncoder: 'readonly', TextDecoder: 'readonly', performance: 'readonly', queueMicrotask: 'readonly', structuredClone: 'readonly', AbortController: 'readonly', AbortSignal: 'readonly', fetch: 'readonly' },
+    },
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrorsIgnorePattern: '^_' }],
+      '@typescript-eslint/consistent-type-imports': 'error',
+    },
+  },
+  {
+    // The kernel is a library of pure image math: it never reaches into the actor runtime or the gateway.
+    files: ['src/kernel/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ group: ['**/actors/**', '**/gateway/**', '**/cli/**'], message: 'src/kernel imports nothing of actors, gateway or cli.' }] }],
+    },
+  },
+  {
+    files: ['src/actors/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ group: ['**/gateway/**', '**/cli/**'], message: 'src/actors imports only src/kernel types and the proto.' }] }],
+    },
+  },
+);
