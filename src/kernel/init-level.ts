@@ -1,0 +1,146 @@
+// Step 2, level initialisation: the first state of a level. At the top, the hole is filled by
+// peeling it from its boundary inwards (each pixel the mean of its filled neighbours) and the
+// nearest-neighbour field is random over valid sources; below, the coarser level's field is
+// upscaled (offsets doubled) and its values carried down. Distances start unknown (-1): the
+// first tile step computes them against these values.
+import { streamSeed, Xorshift32 } from './prng.ts';
+import type { LevelState, LevelStatic, PlanOptions } from './types.ts';
+
+function emptyState(s: LevelStatic): LevelState {
+  const holeCount = s.holePixels.length;
+  const targetCount = s.targetPixels.length;
+  return {
+    level: s.level,
+    iteration: 0,
+    values: new Float32Array(holeCount * 3),
+    nnf: new Int32Array(targetCount),
+    dist: new Float32Array(targetCount).fill(-1),
+    voteScale: 0,
+    changed: holeCount,
+  };
+}
+
+/** Fills `values` by onion peeling: layer by layer from the known boundary inwards. */
+function peelFill(s: LevelStatic, values: Float32Array): void {
+  const { width, height, lab, holeIndex, holePixels } = s;
+  const holeCount = holePixels.length;
+  const filled = new Uint8Array(holeCount);
+  let remaining = holeCount;
+  const layer: number[] = [];
+  const sum = new Float64Array(3);
+  const next = new Float32Array(holeCount * 3);
+  while (remaining > 0) {
+    layer.length = 0;
+    for (let h = 0; h < holeCount; h++) {
+      if (filled[h]) continue;
+      const p = holePixels[h];
+      const x = p % width;
+      const y = (p - x) / width;
+      let count = 0;
+      sum.fill(0);
+      for (let dy = -1; dy <= 1; dy++) {
+        const yy = y + dy;
+        if (yy < 0 || yy >= height) continue;
+        for (let dx = -1; dx <= 1; dx++) {
+          const xx = x + dx;
+          if ((dx === 0 && dy === 0) || xx < 0 || xx >= width) continue;
+          const q = yy * width + xx;
+          const hq = holeIndex[q];
+          if (hq < 0) {
+            sum[0] += lab[q * 3];
+            sum[1] += lab[q * 3 + 1];
+            sum[2] += lab[q * 3 + 2];
+            count++;
+          } else if (filled[hq]) {
+            sum[0] += values[hq * 3];
+            sum[1] += values[hq * 3 + 1];
+            sum[2] += values[hq * 3 + 2];
+            count++;
+          }
+        }
+      }
+      if (count === 0) continue;
+      next[h * 3] = sum[0] / count;
+      next[h * 3 + 1] = sum[1] / count;
+      next[h * 3 + 2] = sum[2] / count;
+      layer.push(h);
+    }
+    if (layer.length === 0) break; // cannot happen while a known pixel exists; guards the loop
+    for (const h of layer) {
+      values[h * 3] = next[h * 3];
+      values[h * 3 + 1] = next[h * 3 + 1];
+      values[h * 3 + 2] = next[h * 3 + 2];
+      filled[h] = 1;
+    }
+    remaining -= layer.length;
+  }
+}
+
+/** First state of the top (coarsest) level. */
+export function initTopLevel(s: LevelStatic, options: PlanOptions): LevelState {
+  const state = emptyState(s);
+  peelFill(s, state.values);
+  const rng = new Xorshift32(streamSeed(options.seed, s.level, -1, 0));
+  const sources = s.sourcePixels;
+  for (let t = 0; t < state.nnf.length; t++) state.nnf[t] = sources[rng.below(sources.length)];
+  return state;
+}
+
+/** First state of a level from the last state of the level above it. */
+export function initFromCoarser(fine: LevelStatic, coarse: LevelStatic, coarseState: LevelState, options: PlanOptions): LevelState {
+  const state = emptyState(fine);
+  const { width, height, validSource, targetPixels, holePixels } = fine;
+  const cw = coarse.width;
+  const ch = coarse.height;
+  const r = options.patchSize >> 1;
+  const rng = new Xorshift32(streamSeed(options.seed, fine.level, -1, 0));
+  const sources = fine.sourcePixels;
+  for (let t = 0; t < targetPixels.length; t++) {
+    const p = targetPixels[t];
+    const x = p % width;
+    const y = (p - x) / width;
+    const px = Math.min(x >> 1, cw - 1);
+    const py = Math.min(y >> 1, ch - 1);
+    const ct = coarse.targetIndex[py * cw + px];
+    let q = -1;
+    if (ct >= 0) {
+      const cq = coarseState.nnf[ct];
+      const cqx = cq % cw;
+      const cqy = (cq - cqx) / cw;
+      // Keep the coarse offset, doubled; clamp to where a whole patch fits.
+      const qx = Math.min(Math.max(x + 2 * (cqx - px), r), width - 1 - r);
+      const qy = Math.min(Math.max(y + 2 * (cqy - py), r), height - 1 - r);
+      q = nearestValid(validSource, width, height, qx, qy, 2);
+    }
+    state.nnf[t] = q >= 0 ? q : sources[rng.below(sources.length)];
+  }
+  for (let h = 0; h < holePixels.length; h++) {
+    const p = holePixels[h];
+    const x = p % width;
+    const y = (p - x) / width;
+    const ch0 = coarse.holeIndex[Math.min(y >> 1, ch - 1) * cw + Math.min(x >> 1, cw - 1)];
+    if (ch0 >= 0) {
+      state.values[h * 3] = coarseState.values[ch0 * 3];
+      state.values[h * 3 + 1] = coarseState.values[ch0 * 3 + 1];
+      state.values[h * 3 + 2] = coarseState.values[ch0 * 3 + 2];
+    }
+  }
+  return state;
+}
+
+/** The valid source closest to (x, y) within Chebyshev radius `reach`, scanning rings outwards; -1 if none. */
+function nearestValid(valid: Uint8Array, width: number, height: number, x: number, y: number, reach: number): number {
+  if (valid[y * width + x]) return y * width + x;
+  for (let d = 1; d <= reach; d++) {
+    for (let dy = -d; dy <= d; dy++) {
+      const yy = y + dy;
+      if (yy < 0 || yy >= height) continue;
+      const step = dy === -d || dy === d ? 1 : 2 * d;
+      for (let dx = -d; dx <= d; dx += step) {
+        const xx = x + dx;
+        if (xx >= 0 && xx < width && valid[yy * width + xx]) return yy * width + xx;
+      }
+    }
+  }
+  return -1;
+}

@@ -1,0 +1,169 @@
+// Step 1, prepare: from the decoded image, the hole and the donor area, the plan (levels, sizes,
+// tiles) and every level's static data. Pure: no I/O, no randomness.
+import { rgbaToLab } from './color.ts';
+import { KernelError } from './errors.ts';
+import { dilateBox, distanceToKnown, maxOf } from './geometry.ts';
+import { countSet } from './mask.ts';
+import { downscale, halfSize, type PyramidLevel } from './pyramid.ts';
+import { allocArray } from './shared-memory.ts';
+import { cutTiles } from './tiling.ts';
+import type { LevelPlan, LevelStatic, Plan, PlanOptions, RgbaImage } from './types.ts';
+
+export interface Prepared {
+  plan: Plan;
+  /** Static data by level, 0 = full resolution. */
+  levels: LevelStatic[];
+}
+
+export interface PrepareSettings {
+  /** Put the big static arrays on SharedArrayBuffers (for worker threads). */
+  shared?: boolean;
+}
+
+export function checkImage(image: RgbaImage): void {
+  const { width, height, data } = image;
+  if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) {
+    throw new KernelError('BAD_IMAGE', `image size ${width}x${height} is not a positive integer size`);
+  }
+  if (!(data instanceof Uint8Array) || data.length !== width * height * 4) {
+    throw new KernelError('BAD_IMAGE', `image data must be RGBA8: ${width * height * 4} bytes for ${width}x${height}, got ${data?.length}`);
+  }
+}
+
+/** Static data of one level; `pyr.lab` must already hold 0 on hole pixels. */
+export function buildLevel(level: number, pyr: PyramidLevel, options: PlanOptions, shared: boolean): LevelStatic {
+  const { width, height, hole, donor } = pyr;
+  const n = width * height;
+  const r = options.patchSize >> 1;
+  const targets = dilateBox(hole, width, height, r);
+  // A source patch must not touch the hole and must lie inside the donor area, if any.
+  let bad = hole;
+  if (donor) {
+    bad = new Uint8Array(n);
+    for (let i = 0; i < n; i++) bad[i] = hole[i] | (donor[i] ^ 1);
+  }
+  const blocked = dilateBox(bad, width, height, r);
+  const validSource = allocArray(Uint8Array, n, shared);
+  let sourceCount = 0;
+  for (let y = r; y < height - r; y++) {
+    for (let x = r; x < width - r; x++) {
+      const i = y * width + x;
+      if (!blocked[i]) {
+        validSource[i] = 1;
+        sourceCount++;
+      }
+    }
+  }
+  const sourcePixels = allocArray(Int32Array, sourceCount, shared);
+  for (let i = 0, k = 0; i < n; i++) if (validSource[i]) sourcePixels[k++] = i;
+
+  const tiles = cutTiles(targets, width, height, options.tileSize);
+  const tileTotal = tiles.length >> 2;
+  const holeCount = countSet(hole);
+  const targetCount = countSet(targets);
+  const holeIndex = allocArray(Int32Array, n, shared).fill(-1);
+  const targetIndex = allocArray(Int32Array, n, shared).fill(-1);
+  const holePixels = allocArray(Int32Array, holeCount, shared);
+  const targetPixels = allocArray(Int32Array, targetCount, shared);
+  const tileHoleStart = new Int32Array(tileTotal + 1);
+  const tileTargetStart = new Int32Array(tileTotal + 1);
+  let h = 0;
+  let t = 0;
+  for (let k = 0; k < tileTotal; k++) {
+    tileHoleStart[k] = h;
+    tileTargetStart[k] = t;
+    const x0 = tiles[4 * k];
+    const y0 = tiles[4 * k + 1];
+    const x1 = tiles[4 * k + 2];
+    const y1 = tiles[4 * k + 3];
+    for (let y = y0; y < y1; y++) {
+      for (let x = x0; x < x1; x++) {
+        const i = y * width + x;
+        if (hole[i]) {
+          holeIndex[i] = h;
+          holePixels[h++] = i;
+        }
+        if (targets[i]) {
+          targetIndex[i] = t;
+          targetPixels[t++] = i;
+        }
+      }
+    }
+  }
+  tileHoleStart[tileTotal] = h;
+  tileTargetStart[tileTotal] = t;
+
+  // Confidence of a target patch: 1 when centred on a known pixel, decaying with the centre's
+  // distance into the hole, so votes near the boundary lean on patches that see known context.
+  const depth = distanceToKnown(hole, width, height);
+  const targetConfidence = allocArray(Float32Array, targetCount, shared);
+  for (let k = 0; k < targetCount; k++) targetConfidence[k] = options.confidenceBase ** -depth[targetPixels[k]];
+
+  const lab = allocArray(Float32Array, n * 3, shared);
+  lab.set(pyr.lab);
+  return {
+    level,
+    width,
+    height,
+    lab,
+    holeIndex,
+    targetIndex,
+    validSource,
+    holePixels,
+    targetPixels,
+    targetConfidence,
+    sourcePixels,
+    tiles,
+    tileHoleStart,
+    tileTargetStart,
+  };
+}
+
+function levelPlan(s: LevelStatic): LevelPlan {
+  return {
+    level: s.level,
+    width: s.width,
+    height: s.height,
+    holeCount: s.holePixels.length,
+    targetCount: s.targetPixels.length,
+    sourceCount: s.sourcePixels.length,
+    tiles: s.tiles,
+  };
+}
+
+/**
+ * The pyramid grows until the hole's radius (largest distance from a hole pixel to a known one)
+ * is at most options.topHoleRadius, so at the top every hole pixel sits near known context; it
+ * stops early when the next level would be smaller than two patches or have no source patch.
+ */
+export function prepare(image: RgbaImage, hole: Uint8Array, donor: Uint8Array | null, options: PlanOptions, settings: PrepareSettings = {}): Prepared {
+  checkImage(image);
+  const shared = settings.shared ?? false;
+  const { width, height } = image;
+  const n = width * height;
+  if (hole.length !== n) throw new KernelError('BAD_MASK_SIZE', `hole mask has ${hole.length} pixels, the image ${n}; give a mask of the image's size`);
+  if (donor && donor.length !== n) throw new KernelError('BAD_MASK_SIZE', `donor mask has ${donor.length} pixels, the image ${n}; give donor masks of the image's size`);
+  const holeCount = countSet(hole);
+  if (holeCount === 0) return { plan: { width, height, holeCount: 0, options, levels: [] }, levels: [] };
+
+  const lab = rgbaToLab(image.data, n);
+  for (let i = 0; i < n; i++) if (hole[i]) lab[i * 3] = lab[i * 3 + 1] = lab[i * 3 + 2] = 0;
+  let pyr: PyramidLevel = { width, height, lab, hole, donor };
+  const levels = [buildLevel(0, pyr, options, shared)];
+  if (levels[0].sourcePixels.length === 0) {
+    const why = holeCount === n ? 'the mask covers the whole image' : `no ${options.patchSize}x${options.patchSize} patch of known pixels${donor ? ' inside the donor area' : ''} is left`;
+    throw new KernelError('EMPTY_SOURCE', `nothing to fill from: ${why}; shrink the mask${donor ? ', widen the donor area' : ''} or lower the patch size`);
+  }
+  const minSide = 2 * options.patchSize;
+  for (;;) {
+    const radius = maxOf(distanceToKnown(pyr.hole, pyr.width, pyr.height));
+    if (radius <= options.topHoleRadius) break;
+    if (halfSize(pyr.width) < minSide || halfSize(pyr.height) < minSide) break;
+    const next = downscale(pyr);
+    const built = buildLevel(levels.length, next, options, shared);
+    if (built.sourcePixels.length === 0) break;
+    levels.push(built);
+    pyr = next;
+  }
+  return { plan: { width, height, holeCount, options, levels: levels.map(levelPlan) }, levels };
+}

@@ -1,0 +1,266 @@
+// Step 3, the tile step: one EM iteration on one tile. It reads only the level's static data and
+// the state at the start of the iteration (Jacobi across tiles), so its result does not depend on
+// which tiles ran before it, where, or in what order.
+//
+//   vote:   every hole pixel within r of the tile gets the weighted mean of what the iteration-
+//           start field's patches covering it copy there (each such pixel is voted by every tile
+//           that needs it, from the same inputs, so all agree bit for bit);
+//   search: every target patch centred in the tile improves its nearest neighbour against the
+//           voted values by PatchMatch: propagation from its scan-order neighbours (inside the
+//           tile: this iteration's results; outside: the iteration-start field), then random
+//           search over shrinking windows around the best match.
+import { ssd2000, ssd76, type SsdFn } from './patch-distance.ts';
+import { streamSeed } from './prng.ts';
+import type { LevelState, LevelStatic, PlanOptions, TileResult } from './types.ts';
+
+/** Reusable per-thread buffers, grown as needed; nothing is allocated per pixel. */
+interface Scratch {
+  start: Float32Array; // iteration-start values over the window
+  next: Float32Array; // voted values over the window
+  weight: Float32Array; // vote weight of the patch centred at each window pixel
+}
+
+let scratch: Scratch = { start: new Float32Array(0), next: new Float32Array(0), weight: new Float32Array(0) };
+
+function scratchFor(pixels: number): Scratch {
+  if (scratch.weight.length < pixels) {
+    const n = Math.max(pixels, scratch.weight.length * 2);
+    scratch = { start: new Float32Array(n * 3), next: new Float32Array(n * 3), weight: new Float32Array(n) };
+  }
+  return scratch;
+}
+
+/** Fills win over the window rect with the level image: known pixels static, hole pixels from `values`. */
+function fillWindow(s: LevelStatic, values: Float32Array, win: Float32Array, wx0: number, wy0: number, ww: number, wh: number): void {
+  const { width, lab, holeIndex } = s;
+  for (let y = 0; y < wh; y++) {
+    const row = (wy0 + y) * width + wx0;
+    let wi = y * ww * 3;
+    for (let x = 0; x < ww; x++, wi += 3) {
+      const p = row + x;
+      const h = holeIndex[p];
+      if (h < 0) {
+        win[wi] = lab[p * 3];
+        win[wi + 1] = lab[p * 3 + 1];
+        win[wi + 2] = lab[p * 3 + 2];
+      } else {
+        win[wi] = values[h * 3];
+        win[wi + 1] = values[h * 3 + 1];
+        win[wi + 2] = values[h * 3 + 2];
+      }
+    }
+  }
+}
+
+/**
+ * `mode` 'iterate' votes and searches (one EM iteration); 'vote' only votes, for the final values
+ * of a level from its last field (the result then has empty nnf and dist).
+ */
+export function runTile(s: LevelStatic, state: LevelState, options: PlanOptions, tile: number, mode: 'iterate' | 'vote' = 'iterate'): TileResult {
+  const { width, height, lab, holeIndex, targetIndex, validSource, targetConfidence } = s;
+  const r = options.patchSize >> 1;
+  const ssd: SsdFn = options.distance === 'cie2000' ? ssd2000 : ssd76;
+  const tx0 = s.tiles[4 * tile];
+  const ty0 = s.tiles[4 * tile + 1];
+  const tx1 = s.tiles[4 * tile + 2];
+  const ty1 = s.tiles[4 * tile + 3];
+  // Window = tile grown by 3r: the vote covers tile+r, needs patches in tile+2r, whose unknown
+  // distances read pixels in tile+3r.
+  const wx0 = Math.max(tx0 - 3 * r, 0);
+  const wy0 = Math.max(ty0 - 3 * r, 0);
+  const wx1 = Math.min(tx1 + 3 * r, width);
+  const wy1 = Math.min(ty1 + 3 * r, height);
+  const ww = wx1 - wx0;
+  const wh = wy1 - wy0;
+  const buf = scratchFor(ww * wh);
+  const { start, next, weight } = buf;
+  const nnf0 = state.nnf;
+  const dist0 = state.dist;
+
+  // 1. Vote weights of the patches in tile+2r: confidence x similarity. Distances unknown at a
+  //    level's first iteration are computed against the iteration-start values.
+  const bx0 = Math.max(tx0 - 2 * r, 0);
+  const by0 = Math.max(ty0 - 2 * r, 0);
+  const bx1 = Math.min(tx1 + 2 * r, width);
+  const by1 = Math.min(ty1 + 2 * r, height);
+  let startFilled = false;
+  const scale = state.voteScale;
+  for (let y = by0; y < by1; y++) {
+    for (let x = bx0; x < bx1; x++) {
+      const t = targetIndex[y * width + x];
+      if (t < 0) continue;
+      let d = dist0[t];
+      if (d < 0) {
+        if (!startFilled) {
+          fillWindow(s, state.values, start, wx0, wy0, ww, wh);
+          startFilled = true;
+        }
+        const dy0 = Math.max(-r, -y);
+        const dy1 = Math.min(r, height - 1 - y);
+        const dx0 = Math.max(-r, -x);
+        const dx1 = Math.min(r, width - 1 - x);
+        const count = (dy1 - dy0 + 1) * (dx1 - dx0 + 1);
+        d = ssd(start, ww, (y - wy0) * ww + (x - wx0), lab, width, nnf0[t], dy0, dy1, dx0, dx1, Infinity) / count;
+      }
+      weight[(y - wy0) * ww + (x - wx0)] = scale > 0 ? targetConfidence[t] * Math.exp(-d / scale) : targetConfidence[t];
+    }
+  }
+
+  // 2. Vote every pixel of tile+r: known pixels as they are, hole pixels from the covering patches.
+  const ax0 = Math.max(tx0 - r, 0);
+  const ay0 = Math.max(ty0 - r, 0);
+  const ax1 = Math.min(tx1 + r, width);
+  const ay1 = Math.min(ty1 + r, height);
+  for (let y = ay0; y < ay1; y++) {
+    for (let x = ax0; x < ax1; x++) {
+      const p = y * width + x;
+      const wi = ((y - wy0) * ww + (x - wx0)) * 3;
+      if (holeIndex[p] < 0) {
+        next[wi] = lab[p * 3];
+        next[wi + 1] = lab[p * 3 + 1];
+        next[wi + 2] = lab[p * 3 + 2];
+        continue;
+      }
+      let sl = 0;
+      let sa = 0;
+      let sb = 0;
+      let sw = 0;
+      const py0 = Math.max(y - r, 0);
+      const py1 = Math.min(y + r, height - 1);
+      const px0 = Math.max(x - r, 0);
+      const px1 = Math.min(x + r, width - 1);
+      for (let py = py0; py <= py1; py++) {
+        const rowP = py * width;
+        const rowW = (py - wy0) * ww - wx0;
+        // The source pixel is q + (p - patch centre).
+        const offY = (y - py) * width;
+        for (let px = px0; px <= px1; px++) {
+          const t = targetIndex[rowP + px];
+          const w = weight[rowW + px];
+          const src = (nnf0[t] + offY + (x - px)) * 3;
+          sl += w * lab[src];
+          sa += w * lab[src + 1];
+          sb += w * lab[src + 2];
+          sw += w;
+        }
+      }
+      if (sw > 0) {
+        next[wi] = sl / sw;
+        next[wi + 1] = sa / sw;
+        next[wi + 2] = sb / sw;
+      } else {
+        const h = holeIndex[p] * 3;
+        next[wi] = state.values[h];
+        next[wi + 1] = state.values[h + 1];
+        next[wi + 2] = state.values[h + 2];
+      }
+    }
+  }
+
+  // 3. Collect the tile's hole values and count the pixels that moved.
+  const h0 = s.tileHoleStart[tile];
+  const h1 = s.tileHoleStart[tile + 1];
+  const values = new Float32Array((h1 - h0) * 3);
+  const limit2 = options.changeThreshold * options.changeThreshold;
+  let changed = 0;
+  for (let h = h0; h < h1; h++) {
+    const p = s.holePixels[h];
+    const x = p % width;
+    const y = (p - x) / width;
+    const wi = ((y - wy0) * ww + (x - wx0)) * 3;
+    const o = (h - h0) * 3;
+    values[o] = next[wi];
+    values[o + 1] = next[wi + 1];
+    values[o + 2] = next[wi + 2];
+    const dl = values[o] - state.values[h * 3];
+    const da = values[o + 1] - state.values[h * 3 + 1];
+    const db = values[o + 2] - state.values[h * 3 + 2];
+    if (dl * dl + da * da + db * db > limit2) changed++;
+  }
+
+  if (mode === 'vote') return { level: s.level, iteration: state.iteration, tile, values, nnf: new Int32Array(0), dist: new Float32Array(0), changed };
+
+  // 4. PatchMatch over the tile's target patches against the voted values.
+  const t0 = s.tileTargetStart[tile];
+  const t1 = s.tileTargetStart[tile + 1];
+  const count = t1 - t0;
+  const nnf = nnf0.slice(t0, t1);
+  const dist = new Float32Array(count);
+  let rng = streamSeed(options.seed, s.level, state.iteration, tile) | 0;
+  const forward = (state.iteration & 1) === 0;
+  const step = forward ? 1 : -1;
+  const maxRadius = Math.max(width, height);
+  const xMin = r;
+  const xMax = width - 1 - r;
+  const yMin = r;
+  const yMax = height - 1 - r;
+  for (let k = forward ? 0 : count - 1; k >= 0 && k < count; k += step) {
+    const t = t0 + k;
+    const p = s.targetPixels[t];
+    const x = p % width;
+    const y = (p - x) / width;
+    const dy0 = Math.max(-r, -y);
+    const dy1 = Math.min(r, height - 1 - y);
+    const dx0 = Math.max(-r, -x);
+    const dx1 = Math.min(r, width - 1 - x);
+    const wc = (y - wy0) * ww + (x - wx0);
+    let best = nnf[k];
+    let bestD = ssd(next, ww, wc, lab, width, best, dy0, dy1, dx0, dx1, Infinity);
+
+    // Propagation: the scan-order predecessors' matches, shifted by one pixel.
+    const nx = x - step;
+    if (nx >= 0 && nx < width) {
+      const tn = targetIndex[p - step];
+      if (tn >= 0) {
+        const q = (tn >= t0 && tn < t1 ? nnf[tn - t0] : nnf0[tn]) + step;
+        if (q !== best && validSource[q]) {
+          const d = ssd(next, ww, wc, lab, width, q, dy0, dy1, dx0, dx1, bestD);
+          if (d < bestD) {
+            bestD = d;
+            best = q;
+          }
+        }
+      }
+    }
+    const ny = y - step;
+    if (ny >= 0 && ny < height) {
+      const tn = targetIndex[p - step * width];
+      if (tn >= 0) {
+        const q = (tn >= t0 && tn < t1 ? nnf[tn - t0] : nnf0[tn]) + step * width;
+        if (q !== best && validSource[q]) {
+          const d = ssd(next, ww, wc, lab, width, q, dy0, dy1, dx0, dx1, bestD);
+          if (d < bestD) {
+            bestD = d;
+            best = q;
+          }
+        }
+      }
+    }
+
+    // Random search in windows halving from the whole level down to one pixel.
+    const bx = best % width;
+    const by = (best - bx) / width;
+    for (let radius = maxRadius; radius >= 1; radius >>= 1) {
+      rng ^= rng << 13;
+      rng ^= rng >>> 17;
+      rng ^= rng << 5;
+      let cx = bx + ((rng >>> 0) % (2 * radius + 1)) - radius;
+      rng ^= rng << 13;
+      rng ^= rng >>> 17;
+      rng ^= rng << 5;
+      let cy = by + ((rng >>> 0) % (2 * radius + 1)) - radius;
+      cx = cx < xMin ? xMin : cx > xMax ? xMax : cx;
+      cy = cy < yMin ? yMin : cy > yMax ? yMax : cy;
+      const q = cy * width + cx;
+      if (q === best || !validSource[q]) continue;
+      const d = ssd(next, ww, wc, lab, width, q, dy0, dy1, dx0, dx1, bestD);
+      if (d < bestD) {
+        bestD = d;
+        best = q;
+      }
+    }
+    nnf[k] = best;
+    dist[k] = bestD / ((dy1 - dy0 + 1) * (dx1 - dx0 + 1));
+  }
+  return { level: s.level, iteration: state.iteration, tile, values, nnf, dist, changed };
+}
