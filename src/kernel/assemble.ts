@@ -70,12 +70,13 @@ export function assemble(s: LevelStatic, state: LevelState, results: readonly Ti
   // adapts to how well the level matches at all (Wexler et al. use a percentile the same way).
   const median = dist.length > 0 ? selectKth(dist, dist.length >> 1) : 0;
   const voteScale = options.similarityScale * Math.max(median, 1e-6);
-  return { level: s.level, iteration: state.iteration + 1, values, nnf, dist, voteScale, changed };
+  return { level: s.level, iteration: state.iteration + 1, values, nnf, dist, voteScale, changed, warmup: Math.max(0, state.warmup - 1) };
 }
 
 /** True when the level may stop: enough iterations and few pixels changed in the last one. */
 export function converged(s: LevelStatic, state: LevelState, options: PlanOptions): boolean {
   if (state.iteration >= options.maxIterations) return true;
+  if (state.warmup > 0) return false;
   if (state.iteration < options.minIterations) return false;
   return state.changed <= options.convergence * s.holePixels.length;
 }

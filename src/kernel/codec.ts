@@ -184,17 +184,18 @@ export function decodeLevelStatic(blob: Uint8Array): LevelStatic {
 }
 
 export function encodeLevelState(s: LevelState): Uint8Array {
-  return encodeRaw(BlobKind.levelState, [s.level, s.iteration, s.voteScale, s.changed], [s.values, s.nnf, s.dist]);
+  return encodeRaw(BlobKind.levelState, [s.level, s.iteration, s.voteScale, s.changed, s.warmup], [s.values, s.nnf, s.dist]);
 }
 
 export function decodeLevelState(blob: Uint8Array): LevelState {
   const { scalars, arrays } = decodeRaw(blob, BlobKind.levelState);
-  expect(scalars, arrays, 4, [Float32Array, Int32Array, Float32Array]);
+  expect(scalars, arrays, 5, [Float32Array, Int32Array, Float32Array]);
   return {
     level: scalars[0],
     iteration: scalars[1],
     voteScale: scalars[2],
     changed: scalars[3],
+    warmup: scalars[4],
     values: arrays[0] as Float32Array,
     nnf: arrays[1] as Int32Array,
     dist: arrays[2] as Float32Array,

@@ -1,10 +1,14 @@
 // Step 2, level initialisation: the first state of a level. At the top, the hole is filled by
-// peeling it from its boundary inwards (each pixel the mean of its filled neighbours) and the
-// nearest-neighbour field is random over valid sources; below, the coarser level's field is
+// peeling it from its boundary inwards with patch matches (peel.ts) and the nearest-neighbour
+// field starts from those matches; below, the coarser level's field is
 // upscaled (offsets doubled) and its values carried down. Distances start unknown (-1): the
 // first tile step computes them against these values.
+import { peelByPatches } from './peel.ts';
 import { streamSeed, Xorshift32 } from './prng.ts';
 import type { LevelState, LevelStatic, PlanOptions } from './types.ts';
+
+/** Search-only iterations at the top level before the first vote: the random field converges first. */
+export const TOP_WARMUP_SEARCHES = 2;
 
 function emptyState(s: LevelStatic): LevelState {
   const holeCount = s.holePixels.length;
@@ -17,72 +21,24 @@ function emptyState(s: LevelStatic): LevelState {
     dist: new Float32Array(targetCount).fill(-1),
     voteScale: 0,
     changed: holeCount,
+    warmup: 0,
   };
-}
-
-/** Fills `values` by onion peeling: layer by layer from the known boundary inwards. */
-function peelFill(s: LevelStatic, values: Float32Array): void {
-  const { width, height, lab, holeIndex, holePixels } = s;
-  const holeCount = holePixels.length;
-  const filled = new Uint8Array(holeCount);
-  let remaining = holeCount;
-  const layer: number[] = [];
-  const sum = new Float64Array(3);
-  const next = new Float32Array(holeCount * 3);
-  while (remaining > 0) {
-    layer.length = 0;
-    for (let h = 0; h < holeCount; h++) {
-      if (filled[h]) continue;
-      const p = holePixels[h];
-      const x = p % width;
-      const y = (p - x) / width;
-      let count = 0;
-      sum.fill(0);
-      for (let dy = -1; dy <= 1; dy++) {
-        const yy = y + dy;
-        if (yy < 0 || yy >= height) continue;
-        for (let dx = -1; dx <= 1; dx++) {
-          const xx = x + dx;
-          if ((dx === 0 && dy === 0) || xx < 0 || xx >= width) continue;
-          const q = yy * width + xx;
-          const hq = holeIndex[q];
-          if (hq < 0) {
-            sum[0] += lab[q * 3];
-            sum[1] += lab[q * 3 + 1];
-            sum[2] += lab[q * 3 + 2];
-            count++;
-          } else if (filled[hq]) {
-            sum[0] += values[hq * 3];
-            sum[1] += values[hq * 3 + 1];
-            sum[2] += values[hq * 3 + 2];
-            count++;
-          }
-        }
-      }
-      if (count === 0) continue;
-      next[h * 3] = sum[0] / count;
-      next[h * 3 + 1] = sum[1] / count;
-      next[h * 3 + 2] = sum[2] / count;
-      layer.push(h);
-    }
-    if (layer.length === 0) break; // cannot happen while a known pixel exists; guards the loop
-    for (const h of layer) {
-      values[h * 3] = next[h * 3];
-      values[h * 3 + 1] = next[h * 3 + 1];
-      values[h * 3 + 2] = next[h * 3 + 2];
-      filled[h] = 1;
-    }
-    remaining -= layer.length;
-  }
 }
 
 /** First state of the top (coarsest) level. */
 export function initTopLevel(s: LevelStatic, options: PlanOptions): LevelState {
   const state = emptyState(s);
-  peelFill(s, state.values);
   const rng = new Xorshift32(streamSeed(options.seed, s.level, -1, 0));
+  const { values, match } = peelByPatches(s, options, rng);
+  state.values.set(values);
+  // Hole-centred patches start from the source their centre was peeled from; the others at
+  // random. The first iterations only search (state.warmup), so no vote reads a random match.
   const sources = s.sourcePixels;
-  for (let t = 0; t < state.nnf.length; t++) state.nnf[t] = sources[rng.below(sources.length)];
+  for (let t = 0; t < state.nnf.length; t++) {
+    const h = s.holeIndex[s.targetPixels[t]];
+    state.nnf[t] = h >= 0 ? match[h] : sources[rng.below(sources.length)];
+  }
+  state.warmup = TOP_WARMUP_SEARCHES;
   return state;
 }
 

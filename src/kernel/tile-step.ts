@@ -52,31 +52,27 @@ function fillWindow(s: LevelStatic, values: Float32Array, win: Float32Array, wx0
   }
 }
 
-/**
- * `mode` 'iterate' votes and searches (one EM iteration); 'vote' only votes, for the final values
- * of a level from its last field (the result then has empty nnf and dist).
- */
-export function runTile(s: LevelStatic, state: LevelState, options: PlanOptions, tile: number, mode: 'iterate' | 'vote' = 'iterate'): TileResult {
-  const { width, height, lab, holeIndex, targetIndex, validSource, targetConfidence } = s;
+/** Steps 1-2 of a tile: vote weights of the patches in tile+2r, then the values of tile+r into buf.next. */
+function voteWindow(
+  s: LevelStatic,
+  state: LevelState,
+  options: PlanOptions,
+  tx0: number,
+  ty0: number,
+  tx1: number,
+  ty1: number,
+  wx0: number,
+  wy0: number,
+  ww: number,
+  wh: number,
+  buf: Scratch,
+): void {
+  const { width, height, lab, holeIndex, targetIndex, targetConfidence } = s;
   const r = options.patchSize >> 1;
   const ssd: SsdFn = options.distance === 'cie2000' ? ssd2000 : ssd76;
-  const tx0 = s.tiles[4 * tile];
-  const ty0 = s.tiles[4 * tile + 1];
-  const tx1 = s.tiles[4 * tile + 2];
-  const ty1 = s.tiles[4 * tile + 3];
-  // Window = tile grown by 3r: the vote covers tile+r, needs patches in tile+2r, whose unknown
-  // distances read pixels in tile+3r.
-  const wx0 = Math.max(tx0 - 3 * r, 0);
-  const wy0 = Math.max(ty0 - 3 * r, 0);
-  const wx1 = Math.min(tx1 + 3 * r, width);
-  const wy1 = Math.min(ty1 + 3 * r, height);
-  const ww = wx1 - wx0;
-  const wh = wy1 - wy0;
-  const buf = scratchFor(ww * wh);
   const { start, next, weight } = buf;
   const nnf0 = state.nnf;
   const dist0 = state.dist;
-
   // 1. Vote weights of the patches in tile+2r: confidence x similarity. Distances unknown at a
   //    level's first iteration are computed against the iteration-start values.
   const bx0 = Math.max(tx0 - 2 * r, 0);
@@ -157,11 +153,45 @@ export function runTile(s: LevelStatic, state: LevelState, options: PlanOptions,
     }
   }
 
+}
+
+/**
+ * `mode` 'iterate' votes and searches (one EM iteration); 'vote' only votes, for the final values
+ * of a level from its last field (the result then has empty nnf and dist).
+ */
+export function runTile(s: LevelStatic, state: LevelState, options: PlanOptions, tile: number, mode: 'iterate' | 'vote' = 'iterate'): TileResult {
+  const { width, height, lab, targetIndex, validSource } = s;
+  const r = options.patchSize >> 1;
+  const ssd: SsdFn = options.distance === 'cie2000' ? ssd2000 : ssd76;
+  const tx0 = s.tiles[4 * tile];
+  const ty0 = s.tiles[4 * tile + 1];
+  const tx1 = s.tiles[4 * tile + 2];
+  const ty1 = s.tiles[4 * tile + 3];
+  // Window = tile grown by 3r: the vote covers tile+r, needs patches in tile+2r, whose unknown
+  // distances read pixels in tile+3r.
+  const wx0 = Math.max(tx0 - 3 * r, 0);
+  const wy0 = Math.max(ty0 - 3 * r, 0);
+  const wx1 = Math.min(tx1 + 3 * r, width);
+  const wy1 = Math.min(ty1 + 3 * r, height);
+  const ww = wx1 - wx0;
+  const wh = wy1 - wy0;
+  const buf = scratchFor(ww * wh);
+  const next = buf.next;
+  const nnf0 = state.nnf;
+  if (mode === 'iterate' && state.warmup > 0) {
+    // Search-only iteration: the values stay as they are.
+    fillWindow(s, state.values, next, wx0, wy0, ww, wh);
+  } else {
+    voteWindow(s, state, options, tx0, ty0, tx1, ty1, wx0, wy0, ww, wh, buf);
+  }
+
   // 3. Collect the tile's hole values and count the pixels that moved.
   const h0 = s.tileHoleStart[tile];
   const h1 = s.tileHoleStart[tile + 1];
   const values = new Float32Array((h1 - h0) * 3);
   const limit2 = options.changeThreshold * options.changeThreshold;
+  // A search-only iteration counts every pixel as changed: the level has not voted yet.
+  const warm = mode === 'iterate' && state.warmup > 0;
   let changed = 0;
   for (let h = h0; h < h1; h++) {
     const p = s.holePixels[h];
@@ -175,7 +205,7 @@ export function runTile(s: LevelStatic, state: LevelState, options: PlanOptions,
     const dl = values[o] - state.values[h * 3];
     const da = values[o + 1] - state.values[h * 3 + 1];
     const db = values[o + 2] - state.values[h * 3 + 2];
-    if (dl * dl + da * da + db * db > limit2) changed++;
+    if (warm || dl * dl + da * da + db * db > limit2) changed++;
   }
 
   if (mode === 'vote') return { level: s.level, iteration: state.iteration, tile, values, nnf: new Int32Array(0), dist: new Float32Array(0), changed };

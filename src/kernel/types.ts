@@ -103,6 +103,8 @@ export interface LevelState {
   voteScale: number;
   /** Hole pixels changed by the last iteration (the level's first state: holeCount). */
   changed: number;
+  /** Iterations still to run search-only (no vote) before EM proper starts; counts down. */
+  warmup: number;
 }
 
 /** What one tile step returns: the tile's ranges of the next state, and counts. */

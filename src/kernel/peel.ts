@@ -1,0 +1,129 @@
+// The top level's first guess: the hole is peeled from its boundary inwards, one ring at a time;
+// each pixel takes the centre of the source patch that best matches the already-known part of
+// its own patch (Criminisi-style greedy filling, without the priority order). Structure reaching
+// the boundary is carried into the hole, which a diffusion fill would smear; EM then refines it.
+import type { LevelStatic, PlanOptions } from './types.ts';
+import type { Xorshift32 } from './prng.ts';
+
+/** Below this many sources, every source is tried for every pixel (the top level is small). */
+const EXHAUSTIVE_SOURCES = 4000;
+/** Otherwise: random sources tried per pixel, before the shrinking-window search. */
+const RANDOM_TRIES = 8;
+
+export interface PeelResult {
+  /** Lab of each hole pixel, 3 floats per hole index. */
+  values: Float32Array;
+  /** The source patch centre each hole pixel copied its value from. */
+  match: Int32Array;
+}
+
+export function peelByPatches(s: LevelStatic, options: PlanOptions, rng: Xorshift32): PeelResult {
+  const { width, height, lab, holeIndex, holePixels, validSource, sourcePixels } = s;
+  const r = options.patchSize >> 1;
+  const n = width * height;
+  const holeCount = holePixels.length;
+  const work = Float32Array.from(lab);
+  const filled = new Uint8Array(n);
+  for (let p = 0; p < n; p++) filled[p] = holeIndex[p] < 0 ? 1 : 0;
+  const values = new Float32Array(holeCount * 3);
+  const match = new Int32Array(holeCount).fill(-1);
+  const done = new Uint8Array(holeCount);
+  const exhaustive = sourcePixels.length <= EXHAUSTIVE_SOURCES;
+  const maxRadius = Math.max(width, height);
+  let remaining = holeCount;
+  const layer: number[] = [];
+
+  // Masked SSD: only pixels of the target patch that are filled count; `limit` stops early.
+  const maskedSsd = (p: number, x: number, y: number, q: number, limit: number): number => {
+    let sum = 0;
+    for (let dy = -r; dy <= r; dy++) {
+      const yy = y + dy;
+      if (yy < 0 || yy >= height) continue;
+      for (let dx = -r; dx <= r; dx++) {
+        const xx = x + dx;
+        if (xx < 0 || xx >= width) continue;
+        const t = p + dy * width + dx;
+        if (!filled[t]) continue;
+        const u = (q + dy * width + dx) * 3;
+        const a = work[t * 3] - lab[u];
+        const b = work[t * 3 + 1] - lab[u + 1];
+        const c = work[t * 3 + 2] - lab[u + 2];
+        sum += a * a + b * b + c * c;
+      }
+      if (sum >= limit) return sum;
+    }
+    return sum;
+  };
+
+  while (remaining > 0) {
+    layer.length = 0;
+    for (let h = 0; h < holeCount; h++) {
+      if (done[h]) continue;
+      const p = holePixels[h];
+      const x = p % width;
+      const y = (p - x) / width;
+      let touches = false;
+      for (let dy = -1; dy <= 1 && !touches; dy++) {
+        const yy = y + dy;
+        if (yy < 0 || yy >= height) continue;
+        for (let dx = -1; dx <= 1; dx++) {
+          const xx = x + dx;
+          if (xx >= 0 && xx < width && filled[yy * width + xx]) {
+            touches = true;
+            break;
+          }
+        }
+      }
+      if (touches) layer.push(h);
+    }
+    if (layer.length === 0) break; // unreachable while a known pixel exists; guards the loop
+    for (const h of layer) {
+      const p = holePixels[h];
+      const x = p % width;
+      const y = (p - x) / width;
+      let best = -1;
+      let bestD = Infinity;
+      const tryQ = (q: number): void => {
+        if (q < 0 || q >= n || q === best || !validSource[q]) return;
+        const d = maskedSsd(p, x, y, q, bestD);
+        if (d < bestD) {
+          bestD = d;
+          best = q;
+        }
+      };
+      if (exhaustive) {
+        for (let k = 0; k < sourcePixels.length; k++) tryQ(sourcePixels[k]);
+      } else {
+        // Neighbours already matched suggest their source, shifted (coherence).
+        for (let dy = -1; dy <= 1; dy++) {
+          for (let dx = -1; dx <= 1; dx++) {
+            const xx = x + dx;
+            const yy = y + dy;
+            if (xx < 0 || yy < 0 || xx >= width || yy >= height) continue;
+            const hn = holeIndex[yy * width + xx];
+            if (hn >= 0 && done[hn]) tryQ(match[hn] - dy * width - dx);
+          }
+        }
+        for (let k = 0; k < RANDOM_TRIES; k++) tryQ(sourcePixels[rng.below(sourcePixels.length)]);
+        if (best < 0) best = sourcePixels[rng.below(sourcePixels.length)];
+        const bx = best % width;
+        const by = (best - bx) / width;
+        for (let radius = maxRadius; radius >= 1; radius >>= 1) {
+          const cx = Math.min(Math.max(bx + rng.below(2 * radius + 1) - radius, r), width - 1 - r);
+          const cy = Math.min(Math.max(by + rng.below(2 * radius + 1) - radius, r), height - 1 - r);
+          tryQ(cy * width + cx);
+        }
+      }
+      match[h] = best;
+      work[p * 3] = values[h * 3] = lab[best * 3];
+      work[p * 3 + 1] = values[h * 3 + 1] = lab[best * 3 + 1];
+      work[p * 3 + 2] = values[h * 3 + 2] = lab[best * 3 + 2];
+    }
+    for (const h of layer) {
+      done[h] = 1;
+      filled[holePixels[h]] = 1;
+    }
+    remaining -= layer.length;
+  }
+  return { values, match };
+}
