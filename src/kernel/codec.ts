@@ -143,18 +143,17 @@ export function decodePlan(blob: Uint8Array): Plan {
   return { width: scalars[0], height: scalars[1], holeCount: scalars[2], options, levels };
 }
 
-const STATIC_TYPES = [Float32Array, Int32Array, Int32Array, Uint8Array, Int32Array, Int32Array, Float32Array, Int32Array, Int32Array, Int32Array, Int32Array] as const;
+const STATIC_TYPES = [Float32Array, Int32Array, Int32Array, Uint8Array, Int32Array, Int32Array, Float32Array, Int32Array, Int32Array, Int32Array] as const;
 
 export function encodeLevelStatic(s: LevelStatic): Uint8Array {
-  return encodeRaw(BlobKind.levelStatic, [s.level, s.width, s.height], [
+  return encodeRaw(BlobKind.levelStatic, [s.level, s.width, s.height, s.sourceCount], [
     s.lab,
-    s.holeIndex,
     s.targetIndex,
+    s.targetHole,
     s.validSource,
     s.holePixels,
     s.targetPixels,
     s.targetConfidence,
-    s.sourcePixels,
     s.tiles,
     s.tileHoleStart,
     s.tileTargetStart,
@@ -163,20 +162,20 @@ export function encodeLevelStatic(s: LevelStatic): Uint8Array {
 
 export function decodeLevelStatic(blob: Uint8Array): LevelStatic {
   const { scalars, arrays } = decodeRaw(blob, BlobKind.levelStatic);
-  expect(scalars, arrays, 3, STATIC_TYPES);
-  const [lab, holeIndex, targetIndex, validSource, holePixels, targetPixels, targetConfidence, sourcePixels, tiles, tileHoleStart, tileTargetStart] = arrays;
+  expect(scalars, arrays, 4, STATIC_TYPES);
+  const [lab, targetIndex, targetHole, validSource, holePixels, targetPixels, targetConfidence, tiles, tileHoleStart, tileTargetStart] = arrays;
   return {
     level: scalars[0],
     width: scalars[1],
     height: scalars[2],
+    sourceCount: scalars[3],
     lab: lab as Float32Array,
-    holeIndex: holeIndex as Int32Array,
     targetIndex: targetIndex as Int32Array,
+    targetHole: targetHole as Int32Array,
     validSource: validSource as Uint8Array,
     holePixels: holePixels as Int32Array,
     targetPixels: targetPixels as Int32Array,
     targetConfidence: targetConfidence as Float32Array,
-    sourcePixels: sourcePixels as Int32Array,
     tiles: tiles as Int32Array,
     tileHoleStart: tileHoleStart as Int32Array,
     tileTargetStart: tileTargetStart as Int32Array,

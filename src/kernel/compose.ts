@@ -1,6 +1,7 @@
 // Step 5, pictures: a full-resolution preview of any level's state, and the final RGBA. Known
 // pixels are always the input's own bytes; only hole pixels are written; alpha is kept.
 import { labToRgb } from './color.ts';
+import { holeIndexAt } from './sources.ts';
 import type { LevelStatic, RgbaImage } from './types.ts';
 
 function copyImage(image: RgbaImage): RgbaImage {
@@ -22,13 +23,13 @@ export function finish(image: RgbaImage, level0: LevelStatic, values: Float32Arr
 export function preview(image: RgbaImage, level0: LevelStatic, s: LevelStatic, values: Float32Array): RgbaImage {
   if (s.level === 0) return finish(image, level0, values);
   const out = copyImage(image);
-  const { width: lw, height: lh, lab, holeIndex } = s;
+  const { width: lw, height: lh, lab } = s;
   const sx = lw / image.width;
   const sy = lh / image.height;
   const px = new Float64Array(3);
   const at = (x: number, y: number, w: number): void => {
     const p = y * lw + x;
-    const h = holeIndex[p];
+    const h = holeIndexAt(s, p);
     const src = h < 0 ? lab : values;
     const o = (h < 0 ? p : h) * 3;
     px[0] += w * src[o];

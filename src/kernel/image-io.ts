@@ -6,6 +6,10 @@ import type { RgbaImage } from './types.ts';
 
 export type ImageFormat = 'png' | 'jpeg' | 'webp';
 
+// libvips' operation cache would keep decoded rasters alive after we copied them out; the kernel
+// decodes each file once, so the cache only adds to peak memory.
+sharp.cache(false);
+
 /** Largest image accepted, in pixels (about 100 megapixels): bigger inputs are refused, not swapped. */
 export const MAX_PIXELS = 100_000_000;
 

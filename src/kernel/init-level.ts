@@ -5,6 +5,7 @@
 // first tile step computes them against these values.
 import { peelByPatches } from './peel.ts';
 import { streamSeed, Xorshift32 } from './prng.ts';
+import { holeIndexAt, randomSource } from './sources.ts';
 import type { LevelState, LevelStatic, PlanOptions } from './types.ts';
 
 /** Search-only iterations at the top level before the first vote: the random field converges first. */
@@ -33,10 +34,10 @@ export function initTopLevel(s: LevelStatic, options: PlanOptions): LevelState {
   state.values.set(values);
   // Hole-centred patches start from the source their centre was peeled from; the others at
   // random. The first iterations only search (state.warmup), so no vote reads a random match.
-  const sources = s.sourcePixels;
+  const r = options.patchSize >> 1;
   for (let t = 0; t < state.nnf.length; t++) {
-    const h = s.holeIndex[s.targetPixels[t]];
-    state.nnf[t] = h >= 0 ? match[h] : sources[rng.below(sources.length)];
+    const h = s.targetHole[t];
+    state.nnf[t] = h >= 0 ? match[h] : randomSource(s, r, rng);
   }
   state.warmup = TOP_WARMUP_SEARCHES;
   return state;
@@ -50,7 +51,6 @@ export function initFromCoarser(fine: LevelStatic, coarse: LevelStatic, coarseSt
   const ch = coarse.height;
   const r = options.patchSize >> 1;
   const rng = new Xorshift32(streamSeed(options.seed, fine.level, -1, 0));
-  const sources = fine.sourcePixels;
   for (let t = 0; t < targetPixels.length; t++) {
     const p = targetPixels[t];
     const x = p % width;
@@ -68,13 +68,13 @@ export function initFromCoarser(fine: LevelStatic, coarse: LevelStatic, coarseSt
       const qy = Math.min(Math.max(y + 2 * (cqy - py), r), height - 1 - r);
       q = nearestValid(validSource, width, height, qx, qy, 2);
     }
-    state.nnf[t] = q >= 0 ? q : sources[rng.below(sources.length)];
+    state.nnf[t] = q >= 0 ? q : randomSource(fine, r, rng);
   }
   for (let h = 0; h < holePixels.length; h++) {
     const p = holePixels[h];
     const x = p % width;
     const y = (p - x) / width;
-    const ch0 = coarse.holeIndex[Math.min(y >> 1, ch - 1) * cw + Math.min(x >> 1, cw - 1)];
+    const ch0 = holeIndexAt(coarse, Math.min(y >> 1, ch - 1) * cw + Math.min(x >> 1, cw - 1));
     if (ch0 >= 0) {
       state.values[h * 3] = coarseState.values[ch0 * 3];
       state.values[h * 3 + 1] = coarseState.values[ch0 * 3 + 1];

@@ -7,7 +7,7 @@ import { finish, preview } from './compose.ts';
 import { initFromCoarser, initTopLevel } from './init-level.ts';
 import { donorUnion, maskToBinary } from './mask.ts';
 import { resolveOptions, type InpaintOptionsInput } from './options.ts';
-import { inlineExecutor, poolExecutor, type TileExecutor } from './pool.ts';
+import { inlineExecutor, sharedPool } from './pool.ts';
 import { checkImage, prepare } from './prepare.ts';
 import type { LevelState, Progress, RgbaImage } from './types.ts';
 
@@ -28,8 +28,9 @@ export async function inpaint(image: RgbaImage, mask: RgbaImage, input: InpaintI
   const hole = maskToBinary(mask, image.width, image.height);
   const donor = donorUnion(donors, image.width, image.height);
   const threads = Math.max(1, run.workers ?? availableParallelism());
-  // Workers start now and join when ready, overlapping their start-up with prepare.
-  const executor: TileExecutor = threads > 1 ? poolExecutor(threads - 1) : inlineExecutor();
+  // Worker threads are started once per process and kept (unref'd); on a first call they start
+  // now and join when ready, overlapping their start-up with prepare and the coarse levels.
+  const executor = threads > 1 ? await sharedPool(threads - 1) : inlineExecutor();
   try {
     const { plan, levels } = prepare(image, hole, donor, options, { shared: threads > 1 });
     if (plan.holeCount === 0) return { width: image.width, height: image.height, data: Uint8Array.from(image.data) };

@@ -4,6 +4,7 @@
 // the boundary is carried into the hole, which a diffusion fill would smear; EM then refines it.
 import type { LevelStatic, PlanOptions } from './types.ts';
 import type { Xorshift32 } from './prng.ts';
+import { holeIndexAt, randomSource } from './sources.ts';
 
 /** Below this many sources, every source is tried for every pixel (the top level is small). */
 const EXHAUSTIVE_SOURCES = 4000;
@@ -18,17 +19,18 @@ export interface PeelResult {
 }
 
 export function peelByPatches(s: LevelStatic, options: PlanOptions, rng: Xorshift32): PeelResult {
-  const { width, height, lab, holeIndex, holePixels, validSource, sourcePixels } = s;
+  const { width, height, lab, holePixels, validSource, sourceCount } = s;
   const r = options.patchSize >> 1;
   const n = width * height;
   const holeCount = holePixels.length;
   const work = Float32Array.from(lab);
   const filled = new Uint8Array(n);
-  for (let p = 0; p < n; p++) filled[p] = holeIndex[p] < 0 ? 1 : 0;
+  filled.fill(1);
+  for (let h = 0; h < holeCount; h++) filled[holePixels[h]] = 0;
   const values = new Float32Array(holeCount * 3);
   const match = new Int32Array(holeCount).fill(-1);
   const done = new Uint8Array(holeCount);
-  const exhaustive = sourcePixels.length <= EXHAUSTIVE_SOURCES;
+  const exhaustive = sourceCount <= EXHAUSTIVE_SOURCES;
   const maxRadius = Math.max(width, height);
   let remaining = holeCount;
   const layer: number[] = [];
@@ -92,7 +94,7 @@ export function peelByPatches(s: LevelStatic, options: PlanOptions, rng: Xorshif
         }
       };
       if (exhaustive) {
-        for (let k = 0; k < sourcePixels.length; k++) tryQ(sourcePixels[k]);
+        for (let q = 0; q < n; q++) if (validSource[q]) tryQ(q);
       } else {
         // Neighbours already matched suggest their source, shifted (coherence).
         for (let dy = -1; dy <= 1; dy++) {
@@ -100,12 +102,12 @@ export function peelByPatches(s: LevelStatic, options: PlanOptions, rng: Xorshif
             const xx = x + dx;
             const yy = y + dy;
             if (xx < 0 || yy < 0 || xx >= width || yy >= height) continue;
-            const hn = holeIndex[yy * width + xx];
+            const hn = holeIndexAt(s, yy * width + xx);
             if (hn >= 0 && done[hn]) tryQ(match[hn] - dy * width - dx);
           }
         }
-        for (let k = 0; k < RANDOM_TRIES; k++) tryQ(sourcePixels[rng.below(sourcePixels.length)]);
-        if (best < 0) best = sourcePixels[rng.below(sourcePixels.length)];
+        for (let k = 0; k < RANDOM_TRIES; k++) tryQ(randomSource(s, r, rng));
+        if (best < 0) best = randomSource(s, r, rng);
         const bx = best % width;
         const by = (best - bx) / width;
         for (let radius = maxRadius; radius >= 1; radius >>= 1) {

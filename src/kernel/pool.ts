@@ -31,7 +31,54 @@ const DEPTH = 2;
 export interface TileExecutor {
   /** Runs every tile of a level for `state` (mode 'iterate' or 'vote'); results in tile order. */
   run(s: LevelStatic, key: string, state: LevelState, options: PlanOptions, mode: TileMode): Promise<TileResult[]>;
+  /** Gives the executor back (a shared pool stays alive for the next run). */
   close(): Promise<void>;
+}
+
+let pool: { threads: number; executor: TileExecutor; terminate: () => Promise<void> } | null = null;
+let poolQueue: Promise<void> = Promise.resolve();
+
+/**
+ * The process-wide pool of `threads` worker threads (plus the calling thread). Runs take turns:
+ * the promise resolves when the pool is free, and the run's close() frees it again.
+ */
+export async function sharedPool(threads: number): Promise<TileExecutor> {
+  let release!: () => void;
+  const turn = poolQueue;
+  poolQueue = new Promise<void>((resolve) => (release = resolve));
+  await turn;
+  if (pool && pool.threads !== threads) {
+    await pool.terminate();
+    pool = null;
+  }
+  if (!pool) {
+    const executor = poolExecutor(threads);
+    pool = { threads, executor, terminate: () => executor.close() };
+  }
+  const current = pool;
+  return {
+    run: async (...args) => {
+      try {
+        return await current.executor.run(...args);
+      } catch (e) {
+        // A failed worker leaves the pool unusable: the next run starts a fresh one.
+        if (pool === current) pool = null;
+        await current.terminate();
+        throw e;
+      }
+    },
+    close: () => {
+      release();
+      return Promise.resolve();
+    },
+  };
+}
+
+/** Stops the shared pool's threads (they are unref'd, so a process may also just exit). */
+export async function closeSharedPool(): Promise<void> {
+  const p = pool;
+  pool = null;
+  if (p) await p.terminate();
 }
 
 /** Everything on the calling thread. */
@@ -85,7 +132,6 @@ export function poolExecutor(threads: number): TileExecutor {
 
   for (let i = 0; i < threads; i++) {
     const slot: Slot = { worker: startWorker(), ready: false, levelKey: null, state: null, inFlight: 0 };
-    slot.worker.unref();
     slot.worker.on('message', (msg: FromWorker) => {
       if (msg.type === 'ready') {
         slot.ready = true;
@@ -108,6 +154,8 @@ export function poolExecutor(threads: number): TileExecutor {
       failure = e;
       current?.fail(e);
     });
+    // After the listeners: attaching a 'message' listener refs the worker again.
+    slot.worker.unref();
     slots.push(slot);
   }
 
@@ -120,6 +168,8 @@ export function poolExecutor(threads: number): TileExecutor {
         current = { s, key, state, options, mode, next: 0, done: 0, results, finish: resolve, fail: reject };
       });
       const job = current!;
+      // Ref the threads while a run waits on them; between runs they must not keep the process alive.
+      for (const slot of slots) slot.worker.ref();
       for (const slot of slots) feed(slot);
       // The calling thread takes tiles too, yielding between them so workers get fed.
       while (job.next < n) {
@@ -132,6 +182,7 @@ export function poolExecutor(threads: number): TileExecutor {
         await all;
       } finally {
         current = null;
+        for (const slot of slots) slot.worker.unref();
       }
       return results;
     },

@@ -6,7 +6,7 @@ import { dilateBox, distanceToKnown, maxOf } from './geometry.ts';
 import { countSet } from './mask.ts';
 import { downscale, halfSize, type PyramidLevel } from './pyramid.ts';
 import { allocArray } from './shared-memory.ts';
-import { cutTiles } from './tiling.ts';
+import { tileLevel } from './tiling.ts';
 import type { LevelPlan, LevelStatic, Plan, PlanOptions, RgbaImage } from './types.ts';
 
 export interface Prepared {
@@ -30,7 +30,10 @@ export function checkImage(image: RgbaImage): void {
   }
 }
 
-/** Static data of one level; `pyr.lab` must already hold 0 on hole pixels. */
+/**
+ * Static data of one level; `pyr.lab` must already hold 0 on hole pixels and, for worker
+ * threads, live on a SharedArrayBuffer: it is taken over, not copied.
+ */
 export function buildLevel(level: number, pyr: PyramidLevel, options: PlanOptions, shared: boolean): LevelStatic {
   const { width, height, hole, donor } = pyr;
   const n = width * height;
@@ -54,17 +57,15 @@ export function buildLevel(level: number, pyr: PyramidLevel, options: PlanOption
       }
     }
   }
-  const sourcePixels = allocArray(Int32Array, sourceCount, shared);
-  for (let i = 0, k = 0; i < n; i++) if (validSource[i]) sourcePixels[k++] = i;
 
-  const tiles = cutTiles(targets, width, height, options.tileSize);
+  const tiles = tileLevel(targets, width, height, options.tileSize);
   const tileTotal = tiles.length >> 2;
   const holeCount = countSet(hole);
   const targetCount = countSet(targets);
-  const holeIndex = allocArray(Int32Array, n, shared).fill(-1);
   const targetIndex = allocArray(Int32Array, n, shared).fill(-1);
   const holePixels = allocArray(Int32Array, holeCount, shared);
   const targetPixels = allocArray(Int32Array, targetCount, shared);
+  const targetHole = allocArray(Int32Array, targetCount, shared);
   const tileHoleStart = new Int32Array(tileTotal + 1);
   const tileTargetStart = new Int32Array(tileTotal + 1);
   let h = 0;
@@ -79,14 +80,13 @@ export function buildLevel(level: number, pyr: PyramidLevel, options: PlanOption
     for (let y = y0; y < y1; y++) {
       for (let x = x0; x < x1; x++) {
         const i = y * width + x;
-        if (hole[i]) {
-          holeIndex[i] = h;
-          holePixels[h++] = i;
-        }
+        // A hole pixel always centres a target patch, so its hole index lives in targetHole.
         if (targets[i]) {
           targetIndex[i] = t;
+          targetHole[t] = hole[i] ? h : -1;
           targetPixels[t++] = i;
         }
+        if (hole[i]) holePixels[h++] = i;
       }
     }
   }
@@ -99,20 +99,20 @@ export function buildLevel(level: number, pyr: PyramidLevel, options: PlanOption
   const targetConfidence = allocArray(Float32Array, targetCount, shared);
   for (let k = 0; k < targetCount; k++) targetConfidence[k] = options.confidenceBase ** -depth[targetPixels[k]];
 
-  const lab = allocArray(Float32Array, n * 3, shared);
-  lab.set(pyr.lab);
+  // The pyramid's Lab becomes the static Lab as is (no copy: at full size it is the biggest array).
+  const lab = pyr.lab;
   return {
     level,
     width,
     height,
     lab,
-    holeIndex,
     targetIndex,
+    targetHole,
     validSource,
     holePixels,
     targetPixels,
     targetConfidence,
-    sourcePixels,
+    sourceCount,
     tiles,
     tileHoleStart,
     tileTargetStart,
@@ -126,7 +126,7 @@ function levelPlan(s: LevelStatic): LevelPlan {
     height: s.height,
     holeCount: s.holePixels.length,
     targetCount: s.targetPixels.length,
-    sourceCount: s.sourcePixels.length,
+    sourceCount: s.sourceCount,
     tiles: s.tiles,
   };
 }
@@ -146,11 +146,11 @@ export function prepare(image: RgbaImage, hole: Uint8Array, donor: Uint8Array | 
   const holeCount = countSet(hole);
   if (holeCount === 0) return { plan: { width, height, holeCount: 0, options, levels: [] }, levels: [] };
 
-  const lab = rgbaToLab(image.data, n);
+  const lab = rgbaToLab(image.data, n, allocArray(Float32Array, n * 3, shared));
   for (let i = 0; i < n; i++) if (hole[i]) lab[i * 3] = lab[i * 3 + 1] = lab[i * 3 + 2] = 0;
   let pyr: PyramidLevel = { width, height, lab, hole, donor };
   const levels = [buildLevel(0, pyr, options, shared)];
-  if (levels[0].sourcePixels.length === 0) {
+  if (levels[0].sourceCount === 0) {
     const why = holeCount === n ? 'the mask covers the whole image' : `no ${options.patchSize}x${options.patchSize} patch of known pixels${donor ? ' inside the donor area' : ''} is left`;
     throw new KernelError('EMPTY_SOURCE', `nothing to fill from: ${why}; shrink the mask${donor ? ', widen the donor area' : ''} or lower the patch size`);
   }
@@ -159,9 +159,9 @@ export function prepare(image: RgbaImage, hole: Uint8Array, donor: Uint8Array | 
     const radius = maxOf(distanceToKnown(pyr.hole, pyr.width, pyr.height));
     if (radius <= options.topHoleRadius) break;
     if (halfSize(pyr.width) < minSide || halfSize(pyr.height) < minSide) break;
-    const next = downscale(pyr);
+    const next = downscale(pyr, shared);
     const built = buildLevel(levels.length, next, options, shared);
-    if (built.sourcePixels.length === 0) break;
+    if (built.sourceCount === 0) break;
     levels.push(built);
     pyr = next;
   }

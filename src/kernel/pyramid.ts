@@ -1,3 +1,5 @@
+import { allocArray } from './shared-memory.ts';
+
 // One pyramid step: halve a level (sizes rounded up). A coarse pixel is hole if any of its
 // children is, so coarse known pixels are exact averages of known fine pixels; a coarse pixel is
 // donor if any child is, so thin donor areas do not vanish on the way up.
@@ -15,12 +17,13 @@ export function halfSize(n: number): number {
   return (n + 1) >> 1;
 }
 
-export function downscale(fine: PyramidLevel): PyramidLevel {
+/** `shared`: put the coarse Lab on a SharedArrayBuffer (it becomes the level's static Lab as is). */
+export function downscale(fine: PyramidLevel, shared = false): PyramidLevel {
   const fw = fine.width;
   const fh = fine.height;
   const w = halfSize(fw);
   const h = halfSize(fh);
-  const lab = new Float32Array(w * h * 3);
+  const lab = allocArray(Float32Array, w * h * 3, shared);
   const hole = new Uint8Array(w * h);
   const donor = fine.donor ? new Uint8Array(w * h) : null;
   for (let y = 0; y < h; y++) {

@@ -32,13 +32,14 @@ function scratchFor(pixels: number): Scratch {
 
 /** Fills win over the window rect with the level image: known pixels static, hole pixels from `values`. */
 function fillWindow(s: LevelStatic, values: Float32Array, win: Float32Array, wx0: number, wy0: number, ww: number, wh: number): void {
-  const { width, lab, holeIndex } = s;
+  const { width, lab, targetIndex, targetHole } = s;
   for (let y = 0; y < wh; y++) {
     const row = (wy0 + y) * width + wx0;
     let wi = y * ww * 3;
     for (let x = 0; x < ww; x++, wi += 3) {
       const p = row + x;
-      const h = holeIndex[p];
+      const t = targetIndex[p];
+      const h = t < 0 ? -1 : targetHole[t];
       if (h < 0) {
         win[wi] = lab[p * 3];
         win[wi + 1] = lab[p * 3 + 1];
@@ -67,7 +68,7 @@ function voteWindow(
   wh: number,
   buf: Scratch,
 ): void {
-  const { width, height, lab, holeIndex, targetIndex, targetConfidence } = s;
+  const { width, height, lab, targetIndex, targetHole, targetConfidence } = s;
   const r = options.patchSize >> 1;
   const ssd: SsdFn = options.distance === 'cie2000' ? ssd2000 : ssd76;
   const { start, next, weight } = buf;
@@ -111,7 +112,9 @@ function voteWindow(
     for (let x = ax0; x < ax1; x++) {
       const p = y * width + x;
       const wi = ((y - wy0) * ww + (x - wx0)) * 3;
-      if (holeIndex[p] < 0) {
+      const tp = targetIndex[p];
+      const hp = tp < 0 ? -1 : targetHole[tp];
+      if (hp < 0) {
         next[wi] = lab[p * 3];
         next[wi + 1] = lab[p * 3 + 1];
         next[wi + 2] = lab[p * 3 + 2];
@@ -145,7 +148,7 @@ function voteWindow(
         next[wi + 1] = sa / sw;
         next[wi + 2] = sb / sw;
       } else {
-        const h = holeIndex[p] * 3;
+        const h = hp * 3;
         next[wi] = state.values[h];
         next[wi + 1] = state.values[h + 1];
         next[wi + 2] = state.values[h + 2];

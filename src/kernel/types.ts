@@ -63,10 +63,10 @@ export interface LevelStatic {
   height: number;
   /** CIE Lab of every pixel, 3 floats per pixel; hole pixels hold 0 (their values are dynamic). */
   lab: Float32Array;
-  /** Per pixel: its hole index, or -1 for a known pixel. */
-  holeIndex: Int32Array;
   /** Per pixel: the index of the target patch centred there, or -1. */
   targetIndex: Int32Array;
+  /** Per target patch: the hole index of its centre, or -1 (see sources.ts, holeIndexAt). */
+  targetHole: Int32Array;
   /** Per pixel: 1 if a patch centred there lies inside the image, off the hole and in the donors. */
   validSource: Uint8Array;
   /** Pixel index (y * width + x) of every hole pixel, by hole index. */
@@ -75,8 +75,8 @@ export interface LevelStatic {
   targetPixels: Int32Array;
   /** Voting confidence of every target patch (1 on known centres, decaying into the hole). */
   targetConfidence: Float32Array;
-  /** Pixel index of every valid source centre, ascending. */
-  sourcePixels: Int32Array;
+  /** Number of valid source centres. */
+  sourceCount: number;
   /** Tile rects, as in LevelPlan.tiles. */
   tiles: Int32Array;
   /** tileHoleStart[t]..tileHoleStart[t+1]: hole indices of tile t (length tiles + 1). */

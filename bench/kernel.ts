@@ -1,0 +1,107 @@
+// Kernel speed and memory: every shared case on one thread and on all cores, plus a 2048x1536
+// image with a 10% hole for peak RSS. Each run happens in a child process (so its peak RSS is
+// its own); a child warms up once (a cold start: its peak RSS is the one reported), then times
+// `--repeat` runs of inpaint() and reports the median. Prints a table, then one JSON line.
+// Other processes on the machine skew the two-thread figures most: compare runs, not one run.
+//   npm run bench:kernel [-- --repeat 3] [--case t009] [--no-large]
+// Goals (issue 2): one thread at most half of PyPatchMatch's time (1.9, 2.6, 2.2, 1.7, 4.3 s on
+// a machine like this one), all cores >= 1.7x faster than one, peak RSS <= 300 MB on the large case.
+import { spawnSync } from 'node:child_process';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import sharp from 'sharp';
+import { decodeImage, inpaint, maskToBinary, type RgbaImage } from '../src/kernel/index.ts';
+import { countSet } from '../src/kernel/mask.ts';
+import { CASES, repoRoot, sharedDir } from './support/shared.ts';
+
+const PYPATCHMATCH_MS: Record<string, number> = { t009: 1900, t020: 2600, t023: 2200, t058: 1700, t067: 4300 };
+const LARGE = { name: 'large', width: 2048, height: 1536 };
+
+interface ChildReport {
+  ms: number[];
+  maxRssMb: number;
+  holePixels: number;
+}
+
+async function loadCase(name: string): Promise<{ image: RgbaImage; mask: RgbaImage }> {
+  const shared = sharedDir();
+  if (name === LARGE.name) {
+    // t009 and its mask scaled up: a real photo's texture, a hole of about 10%.
+    const c = CASES[0];
+    const resize = async (file: string, kernel: 'lanczos3' | 'nearest'): Promise<RgbaImage> => {
+      const { data, info } = await sharp(join(shared, 'images', file)).resize(LARGE.width, LARGE.height, { fit: 'fill', kernel }).ensureAlpha().raw().toBuffer({ resolveWithObject: true });
+      return { width: info.width, height: info.height, data: new Uint8Array(data.buffer, data.byteOffset, data.length) };
+    };
+    return { image: await resize(c.image, 'lanczos3'), mask: await resize(c.mask, 'nearest') };
+  }
+  const c = CASES.find((x) => x.name === name);
+  if (!c) throw new Error(`no case ${name}`);
+  return { image: await decodeImage(join(shared, 'images', c.image)), mask: await decodeImage(join(shared, 'images', c.mask), 'mask') };
+}
+
+async function child(name: string, workers: number, repeat: number): Promise<void> {
+  const { image, mask } = await loadCase(name);
+  const holePixels = countSet(maskToBinary(mask, image.width, image.height));
+  const ms: number[] = [];
+  let maxRssMb = 0;
+  for (let i = 0; i <= repeat; i++) {
+    const t0 = performance.now();
+    await inpaint(image, mask, { workers });
+    if (i > 0 || repeat === 0) ms.push(performance.now() - t0); // run 0 warms up the JIT and tsx's cache
+    // Peak RSS of one fill, from process start (decoding included) to the end of the first run.
+    if (i === 0) maxRssMb = process.resourceUsage().maxRSS / 1024;
+  }
+  const report: ChildReport = { ms, maxRssMb, holePixels };
+  process.stdout.write(`${JSON.stringify(report)}\n`);
+}
+
+function runChild(name: string, workers: number, repeat: number): ChildReport {
+  const self = fileURLToPath(import.meta.url);
+  const res = spawnSync(process.execPath, [...process.execArgv, self, '--child', name, String(workers), String(repeat)], { encoding: 'utf8', cwd: repoRoot });
+  if (res.status !== 0) throw new Error(`bench child ${name}/${workers} failed: ${res.stderr}`);
+  return JSON.parse(res.stdout.trim().split('\n').pop()!) as ChildReport;
+}
+
+const median = (a: number[]): number => [...a].sort((x, y) => x - y)[a.length >> 1];
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  if (args[0] === '--child') return child(args[1], Number(args[2]), Number(args[3]));
+  const flag = (n: string): string | undefined => (args.includes(n) ? args[args.indexOf(n) + 1] : undefined);
+  const repeat = Number(flag('--repeat') ?? 3);
+  const cores = availableParallelism();
+  const names = [...CASES.map((c) => c.name).filter((n) => !flag('--case') || n === flag('--case')), ...(args.includes('--no-large') ? [] : [LARGE.name])];
+  const rows = [];
+  console.log(`kernel bench: median of ${repeat} runs after a warm-up, one child process per row; ${cores} cores`);
+  console.log('case    threads      ms  speed-up  goal ms  ms/goal  hole MP/s  peak RSS MB');
+  for (const name of names) {
+    const one = runChild(name, 1, repeat);
+    const all = runChild(name, cores, repeat);
+    const ms1 = median(one.ms);
+    const msN = median(all.ms);
+    const goal = PYPATCHMATCH_MS[name] ? PYPATCHMATCH_MS[name] / 2 : null;
+    const row = {
+      case: name,
+      holePixels: one.holePixels,
+      ms1: Math.round(ms1),
+      msAll: Math.round(msN),
+      threads: cores,
+      speedup: +(ms1 / msN).toFixed(2),
+      goalMs: goal,
+      holeMpPerS1: +(one.holePixels / 1e6 / (ms1 / 1000)).toFixed(3),
+      holeMpPerSAll: +(one.holePixels / 1e6 / (msN / 1000)).toFixed(3),
+      rssMb1: Math.round(one.maxRssMb),
+      rssMbAll: Math.round(all.maxRssMb),
+      runs1: one.ms.map(Math.round),
+      runsAll: all.ms.map(Math.round),
+    };
+    rows.push(row);
+    const g = goal ? `${String(goal).padStart(7)}  ${(ms1 / goal).toFixed(2).padStart(7)}` : `${'-'.padStart(7)}  ${'-'.padStart(7)}`;
+    console.log(`${name.padEnd(8)}${'1'.padStart(7)}  ${String(row.ms1).padStart(6)}  ${'1.00'.padStart(8)}  ${g}  ${row.holeMpPerS1.toFixed(3).padStart(9)}  ${String(row.rssMb1).padStart(11)}`);
+    console.log(`${''.padEnd(8)}${String(cores).padStart(7)}  ${String(row.msAll).padStart(6)}  ${row.speedup.toFixed(2).padStart(8)}  ${''.padStart(7)}  ${''.padStart(7)}  ${row.holeMpPerSAll.toFixed(3).padStart(9)}  ${String(row.rssMbAll).padStart(11)}`);
+  }
+  console.log(JSON.stringify({ bench: 'kernel', cores, repeat, rows }));
+}
+
+await main();
