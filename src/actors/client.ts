@@ -8,7 +8,7 @@ import { KvWatchInclude } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { CodedError, type ErrorInfo } from '../common/errors.ts';
 import { assertInstanceId } from '../common/names.ts';
-import { isWrongLastSequence } from '../common/nats.ts';
+import { isTransient, isWrongLastSequence, sleepOrReconnect } from '../common/nats.ts';
 import { encodeEvent, joinBatch, type InboxMessage } from './codec.ts';
 import { instanceNotFound, invalidArgument } from './errors.ts';
 import type { ParentRef, StartedEvent, StoredValue } from './events.ts';
@@ -240,32 +240,60 @@ export class ActorClient {
   /** Waits until the instance reaches a terminal status (watching its index entry). */
   async waitForCompletion(id: string, opts: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<InstanceStatus> {
     assertInstanceId(id, true);
-    const watcher = await this.storage.indexKv.watch({ key: id, include: KvWatchInclude.LastValue });
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const stop = () => watcher.stop();
-    opts.signal?.addEventListener('abort', stop, { once: true });
-    let timedOut = false;
-    if (opts.timeoutMs !== undefined) {
-      timer = setTimeout(() => {
-        timedOut = true;
-        watcher.stop();
-      }, opts.timeoutMs);
-    }
-    try {
-      for await (const e of watcher) {
-        if (e.operation !== 'PUT') continue;
-        const entry = decodeIndexEntry(e.value);
+    const deadline = opts.timeoutMs === undefined ? Infinity : Date.now() + opts.timeoutMs;
+    // A KV watch on the entry gives the answer as soon as it is written; a slow poll beside it
+    // covers the time a watch needs to come back after the server restarts or fails over.
+    for (;;) {
+      if (opts.signal?.aborted) throw new CodedError('ABORTED', `waiting for instance '${id}' was aborted`);
+      try {
+        const done = await this.#watchUntilTerminal(id, Math.min(deadline - Date.now(), 1_000), opts.signal);
+        if (done) return await this.#toStatus(done, true);
+        const entry = await this.storage.index.get(id);
+        if (!entry) throw instanceNotFound(id);
         if (isTerminalStatus(entry.status)) return await this.#toStatus(entry, true);
+      } catch (err) {
+        if (!isTransient(err)) throw err;
+        await sleepOrReconnect(this.storage.nc, 200);
+      }
+      if (Date.now() >= deadline) {
+        throw new CodedError('TIMEOUT', `instance '${id}' did not finish within ${opts.timeoutMs} ms; wait longer or check its status and history.`, { retryable: true, details: { id } });
+      }
+    }
+  }
+
+  /** Watches the index entry for up to `ms`; the terminal entry, or undefined. */
+  async #watchUntilTerminal(id: string, ms: number, signal: AbortSignal | undefined): Promise<IndexEntry | undefined> {
+    let expired = false;
+    let stop: () => void = () => {
+      expired = true;
+    };
+    const timer = setTimeout(() => stop(), Math.max(0, ms));
+    const onAbort = () => stop();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      // Creating the watch is itself a request: right after a server restart it can hang for
+      // the client's request timeout, so it counts against the same budget.
+      const creating = this.storage.indexKv.watch({ key: id, include: KvWatchInclude.LastValue });
+      const watcher = await Promise.race([creating, new Promise<undefined>((r) => (stop = () => r(undefined)))]);
+      if (!watcher || expired) {
+        creating.then((w) => w.stop(), () => undefined);
+        return undefined;
+      }
+      stop = () => watcher.stop();
+      try {
+        for await (const e of watcher) {
+          if (e.operation !== 'PUT') continue;
+          const entry = decodeIndexEntry(e.value);
+          if (isTerminalStatus(entry.status)) return entry;
+        }
+        return undefined;
+      } finally {
+        watcher.stop();
       }
     } finally {
-      if (timer) clearTimeout(timer);
-      opts.signal?.removeEventListener('abort', stop);
-      watcher.stop();
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
     }
-    if (timedOut) {
-      throw new CodedError('TIMEOUT', `instance '${id}' did not finish within ${opts.timeoutMs} ms; wait longer or check its status and history.`, { retryable: true, details: { id } });
-    }
-    throw new CodedError('ABORTED', `waiting for instance '${id}' was aborted`);
   }
 
   /** Reads the history in pages of about `limit` events, from stream sequence `fromSeq`. */

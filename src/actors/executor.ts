@@ -58,8 +58,8 @@ export type Outcome =
 export interface ExecutorSink {
   /** Record an op's decision; `value` is the user value of a StatusSet. */
   recordOp(event: OpRecordEvent, value?: unknown): void;
-  /** Record a delivery the code received (its turn and held flag are set). */
-  recordDelivery(delivery: Delivery): void;
+  /** Record a delivery the code received in `turn` (held: received while suspended). */
+  recordDelivery(delivery: Delivery, turn: number, held: boolean): void;
   dispatch(seq: number, name: string, input: unknown, options: CallOptions | undefined): void;
   abortActivity(seq: number): void;
   armTimer(seq: number, fireAt: number): void;
@@ -90,8 +90,8 @@ interface Op {
   kind: 'activity' | 'timer' | 'wait' | 'sub';
   /** Activity or orchestration name, or the awaited event's name. */
   name: string;
-  childId?: string;
-  hasTimer?: boolean;
+  childId: string | undefined;
+  hasTimer: boolean;
   promise: Promise<unknown>;
   resolve(value: unknown): void;
   reject(error: unknown): void;
@@ -188,6 +188,11 @@ export class Executor {
   get pendingCount(): number {
     return this.#pending.size;
   }
+  /** Whether step `seq` still waits for its result. */
+  isPending(seq: number): boolean {
+    return this.#pending.has(seq);
+  }
+
   get fatalError(): CodedError | undefined {
     return this.#fatal;
   }
@@ -235,9 +240,9 @@ export class Executor {
     }
     this.#turn++;
     let applied = false;
-    for (const d of deliveries) {
+    for (let i = 0; i < deliveries.length; i++) {
       if (this.#done || this.#fatal) break;
-      if (this.#deliver(d)) applied = true;
+      if (this.#deliver(deliveries[i])) applied = true;
     }
     if (applied) this.turnsRun++;
   }
@@ -290,9 +295,7 @@ export class Executor {
         const waiter = this.#waiters.get(e.name)?.find((w) => !settled.has(w.seq));
         if (waiter) settled.add(waiter.seq);
       }
-      e.turn = this.#turn;
-      if (this.#suspended) e.held = true;
-      this.#sink.recordDelivery(d);
+      this.#sink.recordDelivery(d, this.#turn, this.#suspended);
       n++;
     }
     return n;
@@ -317,13 +320,8 @@ export class Executor {
       }
       return false;
     }
-    const control = e.type === 'Resumed' || e.type === 'Suspended' || e.type === 'Terminated' || e.type === 'CancelRequested';
-    const hold = this.#suspended && !control;
-    if (!this.#replaying) {
-      e.turn = this.#turn;
-      if (hold) e.held = true;
-      this.#sink.recordDelivery(d);
-    }
+    const hold = this.#suspended && e.type !== 'Resumed' && e.type !== 'Suspended' && e.type !== 'Terminated' && e.type !== 'CancelRequested';
+    if (!this.#replaying) this.#sink.recordDelivery(d, this.#turn, hold);
     if (hold) {
       this.#held.push(d);
       return false;
@@ -385,8 +383,10 @@ export class Executor {
       case 'EventRaised': {
         const waiter = this.#waiters.get(e.name)?.shift();
         if (waiter) {
-          this.#pending.delete(waiter.seq);
-          if (waiter.hasTimer && !this.#replaying) this.#sink.disarmTimer(waiter.seq);
+          if (waiter.hasTimer) {
+            this.#pending.delete(waiter.seq);
+            if (!this.#replaying) this.#sink.disarmTimer(waiter.seq);
+          }
           waiter.resolve(d.value);
         } else {
           this.#bufferEvent(d);
@@ -396,12 +396,14 @@ export class Executor {
       case 'CancelRequested': {
         this.#cancelRequested = true;
         const err = new CanceledError(e.reason);
-        for (const op of [...this.#pending.values()]) {
-          this.#pending.delete(op.seq);
+        const ops = new Set(this.#pending.values());
+        for (const list of this.#waiters.values()) for (const w of list) ops.add(w);
+        this.#pending.clear();
+        this.#waiters.clear();
+        for (const op of ops) {
           if (!this.#replaying) this.#stopOp(op, e.reason, false);
           this.#rejectOp(op, err);
         }
-        this.#waiters.clear();
         return;
       }
       case 'Suspended':
@@ -476,15 +478,16 @@ export class Executor {
     return false;
   }
 
-  #newOp(seq: number, kind: Op['kind'], name: string): Op {
+  /** A new step; `tracked` ones are kept by seq (a wait without a timeout lives in #waiters only). */
+  #newOp(seq: number, kind: Op['kind'], name: string, tracked = true): Op {
     let resolve!: (v: unknown) => void;
     let reject!: (e: unknown) => void;
     const promise = new Promise<unknown>((res, rej) => {
       resolve = res;
       reject = rej;
     });
-    const op: Op = { seq, kind, name, promise, resolve, reject };
-    this.#pending.set(seq, op);
+    const op: Op = { seq, kind, name, promise, resolve, reject, hasTimer: false, childId: undefined };
+    if (tracked) this.#pending.set(seq, op);
     return op;
   }
 
@@ -545,7 +548,7 @@ export class Executor {
           // Taken from the buffer: nothing is recorded, so the history expects nothing here.
           return Promise.resolve(early.shift()!.value as T);
         }
-        const op = ex.#newOp(seq, 'wait', name);
+        const op = ex.#newOp(seq, 'wait', name, timeoutMs !== undefined);
         let list = ex.#waiters.get(name);
         if (!list) ex.#waiters.set(name, (list = []));
         list.push(op);

@@ -8,6 +8,7 @@ import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import { pino, type Logger } from 'pino';
+import { mapLimit } from '../common/concurrency.ts';
 import type { PatchworkNames } from '../common/names.ts';
 import { ActorClient, type StartOptions, type StartResult } from './client.ts';
 import type { OrchestrationRegistry, RetryPolicy } from './context.ts';
@@ -32,7 +33,7 @@ export interface HostOptions {
   leaseTtlMs?: number;
   /** Default leaseTtlMs / 3. */
   heartbeatMs?: number;
-  /** How often to look for orphaned instances. Default leaseTtlMs / 2. */
+  /** How often to look for orphaned instances (two reads of a KV bucket each). Default leaseTtlMs / 4. */
   scanIntervalMs?: number;
   /** Claim new and orphaned instances. Default true; false makes a host that only runs what it is given. */
   claim?: boolean;
@@ -40,8 +41,20 @@ export interface HostOptions {
   /** Purge finished root instances this long after they finished. Default: never. */
   retention?: { afterMs: number; sweepIntervalMs?: number };
   defaultRetry?: Partial<RetryPolicy>;
-  /** Bound on recorded-but-unacknowledged events per instance before its turns pause. Default 1024. */
+  /**
+   * How far the code may run ahead of the journal: recorded-but-unacknowledged events per instance
+   * before its turns pause. Results not yet acknowledged are lost in a crash (their activities run
+   * again), so this bounds repeated work. 1 makes every turn wait for the previous one to be
+   * stored. Default 256.
+   */
   maxUnackedEvents?: number;
+  /**
+   * 'pipelined' (default): an activity is dispatched as soon as the code asks for it, while the
+   * events that led to it are still being appended. 'strict': it is dispatched only once they
+   * are stored, so no step starts before the result it depends on is durable (one append round
+   * trip per sequential step).
+   */
+  durability?: 'pipelined' | 'strict';
   /** Most deliveries applied in one turn. Default 4096. */
   maxTurnDeliveries?: number;
   replicas?: number;
@@ -91,7 +104,8 @@ export class ActorHost {
       hostId: this.id,
       log: this.#log,
       defaultRetry: resolveRetryPolicy(opts.defaultRetry),
-      maxUnackedEvents: opts.maxUnackedEvents ?? 1024,
+      maxUnackedEvents: opts.maxUnackedEvents ?? 256,
+      strict: opts.durability === 'strict',
       maxTurnDeliveries: opts.maxTurnDeliveries ?? 4096,
       adoptChild: (childId) => {
         this.activate(childId).catch((err: unknown) => this.#log.warn({ err, childId }, 'could not activate a sub-orchestration here; another host will'));
@@ -144,7 +158,7 @@ export class ActorHost {
           }
         },
       });
-      this.#timers.push(setInterval(() => void this.scan(), this.#opts.scanIntervalMs ?? Math.max(100, Math.floor(ttl / 2))));
+      this.#timers.push(setInterval(() => void this.scan(), this.#opts.scanIntervalMs ?? Math.max(100, Math.floor(ttl / 4))));
       await this.scan();
     }
     const retention = this.#opts.retention;
@@ -207,14 +221,16 @@ export class ActorHost {
     this.#scanBusy = true;
     try {
       const [entries, leases] = await Promise.all([this.storage.index.listAll(), this.leases.list()]);
-      for (const e of entries) {
-        if (this.#stopping) break;
-        if (isTerminalStatus(e.status) || this.#instances.has(e.id) || this.#activating.has(e.id)) continue;
-        if (!this.#opts.orchestrations[e.orchestration]) continue;
+      const orphans = entries.filter((e) => {
+        if (isTerminalStatus(e.status) || this.#instances.has(e.id) || this.#activating.has(e.id)) return false;
+        if (!this.#opts.orchestrations[e.orchestration]) return false;
         const lease = leases.get(e.id);
-        if (lease && !lease.lapsed) continue;
+        return !lease || lease.lapsed;
+      });
+      await mapLimit(orphans, 8, async (e) => {
+        if (this.#stopping) return;
         await this.activate(e.id).catch((err: unknown) => this.#log.warn({ err, id: e.id }, 'claim during scan failed'));
-      }
+      });
     } catch (err) {
       this.#log.warn({ err }, 'scan for orphaned instances failed');
     } finally {

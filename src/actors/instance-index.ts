@@ -5,9 +5,9 @@
 import type { KV } from '@nats-io/kv';
 import { Packr } from 'msgpackr';
 import { CodedError, type ErrorInfo } from '../common/errors.ts';
+import { readAllEntries } from '../common/kv.ts';
 import { isWrongLastSequence } from '../common/nats.ts';
 import type { StoredValue } from './events.ts';
-import { mapLimit } from './leases.ts';
 
 export const INDEX_FORMAT_VERSION = 1;
 
@@ -26,6 +26,8 @@ export interface InstanceStats {
   appends: number;
   /** Bytes of history appended. */
   bytes: number;
+  /** Times the orchestration code was resumed (start and turns, replays included). */
+  turns: number;
 }
 
 export interface IndexEntry {
@@ -118,16 +120,9 @@ export class InstanceIndex {
     await this.#kv.purge(id);
   }
 
-  /** Every entry. Listing reads the whole index: fine for thousands of instances. */
+  /** Every entry, in one pass over the bucket. Listing reads the whole index: fine for tens of thousands. */
   async listAll(): Promise<IndexEntry[]> {
-    const keys: string[] = [];
-    for await (const k of await this.#kv.keys()) keys.push(k);
-    const out: IndexEntry[] = [];
-    await mapLimit(keys, 32, async (id) => {
-      const e = await this.get(id);
-      if (e) out.push(e);
-    });
-    return out;
+    return (await readAllEntries(this.#kv)).map((e) => decodeIndexEntry(e.value));
   }
 }
 

@@ -12,6 +12,7 @@ import { randomInt, randomUUID } from 'node:crypto';
 import type { Subscription } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import { toErrorInfo, type ErrorInfo } from '../common/errors.ts';
+import { sleepOrReconnect, type NatsConnection } from '../common/nats.ts';
 import { ActivityRunner } from './activity-runner.ts';
 import type { ActorClient, ChildOutcome } from './client.ts';
 import { decodeBatch, decodeValue, type InboxMessage } from './codec.ts';
@@ -50,6 +51,8 @@ export interface InstanceServices {
   defaultRetry: RetryPolicy;
   maxUnackedEvents: number;
   maxTurnDeliveries: number;
+  /** Start activities and children only after what led to them is stored. */
+  strict: boolean;
   /** Claim and activate a freshly started child in this host if it can. */
   adoptChild(childId: string): void;
   onStopped(rt: InstanceRuntime, reason: StopReason): void;
@@ -80,7 +83,7 @@ export class InstanceRuntime {
   #parent: ParentRef | undefined;
   #inboxFloor = 1;
   #entry!: IndexEntry;
-  #baseStats = { events: 0, appends: 0, bytes: 0 };
+  #baseStats = { events: 0, appends: 0, bytes: 0, turns: 0 };
   readonly #svc: InstanceServices;
   readonly #timers = new TimerSet();
   readonly #activities: ActivityRunner;
@@ -136,7 +139,7 @@ export class InstanceRuntime {
       }
       const messages = raw.map((m) => ({ seq: m.seq, events: decodeBatch(m.data) }));
       const digest = digestHistory(messages);
-      this.#baseStats = { events: digest.eventCount, appends: raw.length, bytes: raw.reduce((n, m) => n + m.data.length, 0) };
+      this.#baseStats = { events: digest.eventCount, appends: raw.length, bytes: raw.reduce((n, m) => n + m.data.length, 0), turns: entry?.stats?.turns ?? 0 };
       const start = digest.start;
       if (!start) {
         this.#log.error('history has no Started event; leaving it alone');
@@ -233,6 +236,7 @@ export class InstanceRuntime {
   #newJournal(lastSeq: number): JournalWriter {
     return new JournalWriter({
       js: this.#svc.storage.js,
+      nc: this.#svc.storage.nc,
       subject: this.#svc.storage.names.historySubject(this.id),
       instanceId: this.id,
       lastSeq,
@@ -254,7 +258,9 @@ export class InstanceRuntime {
   #makeSink(): ExecutorSink {
     return {
       recordOp: (event: OpRecordEvent, value?: unknown) => this.#recordOp(event, value),
-      recordDelivery: (d: Delivery) => {
+      recordDelivery: (d: Delivery, turn: number, held: boolean) => {
+        d.event.turn = turn;
+        if (held) d.event.held = true;
         const type = d.event.type;
         if (type === 'Suspended' || type === 'Resumed') {
           const status: InstanceStatusName = type === 'Suspended' ? 'SUSPENDED' : 'RUNNING';
@@ -314,7 +320,25 @@ export class InstanceRuntime {
     for (const f of list) if (f && typeof f === 'object') Object.assign(this.#entry.summary, f);
   }
 
+  /** Runs an outward effect now, or (strict durability) once everything recorded so far is stored. */
+  #whenDurable(fn: () => void): void {
+    if (!this.#svc.strict) return fn();
+    const gen = this.#generation;
+    this.#journal!.sync().then(
+      () => {
+        if (gen === this.#generation && this.#state !== 'stopped') fn();
+      },
+      () => undefined,
+    );
+  }
+
   #dispatch(seq: number, name: string, input: unknown, options: Parameters<ExecutorSink['dispatch']>[3]): void {
+    this.#whenDurable(() => {
+      if (this.#executor.isPending(seq)) this.#run(seq, name, input, options);
+    });
+  }
+
+  #run(seq: number, name: string, input: unknown, options: Parameters<ExecutorSink['dispatch']>[3]): void {
     const gen = this.#generation;
     this.#activities.run({ instanceId: this.id, generation: gen, seq, name, input, options }, (outcome) => {
       if (gen !== this.#generation || this.#state === 'stopped') return;
@@ -345,6 +369,12 @@ export class InstanceRuntime {
   }
 
   #startSub(seq: number, orchestration: string, childId: string, input: unknown): void {
+    this.#whenDurable(() => {
+      if (this.#executor.isPending(seq)) this.#startChild(seq, orchestration, childId, input);
+    });
+  }
+
+  #startChild(seq: number, orchestration: string, childId: string, input: unknown): void {
     const parent: ParentRef = { id: this.id, generation: this.#generation, seq };
     const child = { id: childId, orchestration, input, parent, ...(this.#tenant !== undefined ? { tenant: this.#tenant } : {}) };
     this.#svc.client.startChild(child).then(
@@ -521,13 +551,13 @@ export class InstanceRuntime {
 
   /** Tells the parent, then the index: the index turning terminal ends the orphan scan's interest. */
   async #report(status: InstanceStatusName, output: StoredValue | undefined, error: ErrorInfo | undefined, childOutcome: ChildOutcome): Promise<void> {
-    if (this.#parent) await retry(() => this.#svc.client.notifyParent(this.#parent!, this.id, childOutcome), () => this.#state === 'stopped');
+    if (this.#parent) await retry(this.#svc.storage.nc, () => this.#svc.client.notifyParent(this.#parent!, this.id, childOutcome), () => this.#state === 'stopped');
     const now = Date.now();
     this.#entry.status = status;
     this.#entry.completedAt = now;
     if (output) this.#entry.output = output;
     if (error) this.#entry.error = error;
-    await retry(() => this.#svc.storage.index.write(this.#stamp()), () => this.#state === 'stopped');
+    await retry(this.#svc.storage.nc, () => this.#svc.storage.index.write(this.#stamp()), () => this.#state === 'stopped');
   }
 
   /** An instance whose history already ends: make sure parent and index know, then let go. */
@@ -608,6 +638,7 @@ export class InstanceRuntime {
         }
       }
       this.#queue = keep;
+      this.#baseStats.turns += this.#executor.turnsRun;
       const prepared = storage.values.prepare(input);
       const storedInput = await prepared.stored;
       const generation = this.#generation + 1;
@@ -628,7 +659,7 @@ export class InstanceRuntime {
       };
       if (this.#tenant !== undefined) ev.tenant = this.#tenant;
       if (this.#parent) ev.parent = this.#parent;
-      journal.push(ev, (seq) => this.#purgeOlder(seq, floor));
+      journal.push(ev, (seq) => this.#purgeOlder(seq, floor), { startsMessage: true });
       this.#generation = generation;
       this.#inboxFloor = floor;
       this.#entry.generation = generation;
@@ -672,6 +703,7 @@ export class InstanceRuntime {
       events: this.#baseStats.events + (j?.events ?? 0),
       appends: this.#baseStats.appends + (j?.appends ?? 0),
       bytes: this.#baseStats.bytes + (j?.bytes ?? 0),
+      turns: this.#baseStats.turns + (this.#executor?.turnsRun ?? 0),
     };
     return { ...this.#entry, summary: { ...this.#entry.summary } };
   }
@@ -727,13 +759,13 @@ export class InstanceRuntime {
   }
 }
 
-async function retry<T>(fn: () => Promise<T>, stopped: () => boolean): Promise<T> {
+async function retry<T>(nc: NatsConnection, fn: () => Promise<T>, stopped: () => boolean): Promise<T> {
   for (let attempt = 0; ; attempt++) {
     try {
       return await fn();
     } catch (err) {
       if (stopped() || attempt >= 30) throw err;
-      await new Promise((r) => setTimeout(r, Math.min(2_000, 50 * 2 ** Math.min(attempt, 6))));
+      await sleepOrReconnect(nc, Math.min(2_000, 50 * 2 ** Math.min(attempt, 6)));
     }
   }
 }

@@ -13,7 +13,7 @@
 // batch of separately encoded events, up to maxBatchBytes).
 import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import { DeliverPolicy } from '@nats-io/jetstream';
-import { isTransient, isWrongLastSequence } from '../common/nats.ts';
+import { isTransient, isWrongLastSequence, sleepOrReconnect, type NatsConnection } from '../common/nats.ts';
 import { batchHeaderBytes, encodeEvent, joinBatch } from './codec.ts';
 import { FencedError } from './errors.ts';
 import type { HistoryEvent } from './events.ts';
@@ -22,6 +22,8 @@ export const DEFAULT_MAX_BATCH_BYTES = 512 * 1024;
 
 export interface JournalOptions {
   js: JetStreamClient;
+  /** When given, a retry waiting out a server outage wakes as soon as the connection is back. */
+  nc?: NatsConnection;
   subject: string;
   instanceId: string;
   /** Sequence of the last message on the subject when this writer took over (0: none). */
@@ -42,6 +44,8 @@ interface Entry {
   bytes?: Uint8Array;
   pending?: Promise<HistoryEvent>;
   onCommit?: Commit;
+  /** Begins a new message (so a purge below that message drops everything before the event). */
+  boundary?: boolean;
 }
 
 interface SyncWaiter {
@@ -96,9 +100,10 @@ export class JournalWriter {
    * Records an event (or a promise of one, for values still being offloaded). Events are
    * appended in the order recorded. `onCommit` runs with the message's sequence once stored.
    */
-  push(event: HistoryEvent | Promise<HistoryEvent>, onCommit?: Commit): void {
+  push(event: HistoryEvent | Promise<HistoryEvent>, onCommit?: Commit, opts: { startsMessage?: boolean } = {}): void {
     if (this.#stopped !== undefined) return;
     const entry: Entry = event instanceof Promise ? { pending: event, onCommit } : { bytes: encodeEvent(event), onCommit };
+    if (opts.startsMessage) entry.boundary = true;
     this.#queue.push(entry);
     this.#pushed++;
     this.#schedule();
@@ -160,6 +165,7 @@ export class JournalWriter {
     let bytes = batchHeaderBytes();
     while (this.#queue.length > 0) {
       const entry = this.#queue[0];
+      if (entry.boundary && batch.length > 0) break;
       if (entry.pending) {
         // A value is still being offloaded: send what is ready before it first.
         if (batch.length > 0) break;
@@ -186,7 +192,7 @@ export class JournalWriter {
         const ack = await this.#opts.js.publish(this.#opts.subject, payload, {
           msgID,
           expect: { lastSubjectSequence: expected },
-          timeout: this.#opts.publishTimeoutMs ?? 5_000,
+          timeout: this.#opts.publishTimeoutMs ?? 2_000,
         });
         this.#committed(batch, ack.seq, payload.length);
         return;
@@ -196,7 +202,7 @@ export class JournalWriter {
         // The server is away (restarting, failing over): try again with the same msg id, so an
         // append that did land is answered as a duplicate with its original sequence.
         this.stats.retries++;
-        await new Promise((r) => setTimeout(r, Math.min(2_000, 50 * 2 ** Math.min(attempt, 6))));
+        await sleepOrReconnect(this.#opts.nc, Math.min(2_000, 50 * 2 ** Math.min(attempt, 6)));
       }
     }
   }

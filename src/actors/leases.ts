@@ -7,6 +7,7 @@
 // A lease only decides who should run an instance; safety comes from the journal's fencing.
 // A host that lost its lease without noticing is stopped by its first rejected append.
 import type { KV } from '@nats-io/kv';
+import { readAllEntries } from '../common/kv.ts';
 import { isWrongLastSequence } from '../common/nats.ts';
 
 export interface LeaseValue {
@@ -138,24 +139,13 @@ export class LeaseManager {
     }
   }
 
-  /** Every current lease (for the orphan scan). */
+  /** Every current lease (for the orphan scan), in one pass over the bucket. */
   async list(): Promise<Map<string, LeaseRecord>> {
     const out = new Map<string, LeaseRecord>();
-    const keys: string[] = [];
-    for await (const k of await this.#kv.keys()) keys.push(k);
-    await mapLimit(keys, 32, async (id) => {
-      const r = await this.read(id);
-      if (r) out.set(id, r);
-    });
+    for (const e of await readAllEntries(this.#kv)) {
+      const value = decode(e.value);
+      if (value) out.set(e.key, { id: e.key, revision: e.revision, value, lapsed: this.isLapsed(value) });
+    }
     return out;
   }
-}
-
-/** Runs `fn` over items with at most `limit` in flight. */
-export async function mapLimit<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) await fn(items[next++]);
-  });
-  await Promise.all(workers);
 }

@@ -116,3 +116,21 @@ test('nats-server 2.9 facts the runtime relies on: expected sequence 0 means "no
     await nc.close();
   }
 });
+
+test('an event recorded as starting a message begins a new message even when recorded in the same turn', async () => {
+  const { nc, js, jsm, stream, subject } = await setup();
+  try {
+    const w = writer(js, subject, 0, 'A');
+    for (let i = 1; i <= 3; i++) w.push({ type: 'Now', seq: i, t: i });
+    w.push({ type: 'Now', seq: 4, t: 4 }, undefined, { startsMessage: true });
+    w.push({ type: 'Now', seq: 5, t: 5 });
+    await w.sync();
+    const messages = (await readSubject(js, jsm, stream, subject)).map((m) => decodeBatch(m.data).map((e) => (e as { seq: number }).seq));
+    assert.deepEqual(messages, [
+      [1, 2, 3],
+      [4, 5],
+    ]);
+  } finally {
+    await nc.close();
+  }
+});

@@ -4,12 +4,12 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  ActivityFailedError,
   CanceledError,
   InProcessDispatcher,
   RetryableError,
-  SubOrchestrationFailedError,
   TerminalError,
+  type ActivityFailedError,
+  type SubOrchestrationFailedError,
   type ActivityRequest,
   type OrchestrationContext,
   type OrchestrationRegistry,
@@ -427,5 +427,34 @@ test('an uncaught error fails the instance with its code; unknown orchestrations
     await delay(300);
     assert.equal((await host.client.status(other.id))?.status, 'PENDING');
     assert.equal(host.instance(other.id), undefined);
+  });
+});
+
+test('strict durability: no step starts before the result it follows is stored', async () => {
+  await withEnv(async (env) => {
+    const seenBefore: boolean[] = [];
+    const client = await env.client();
+    const host = await env.host({
+      durability: 'strict',
+      orchestrations: registry({
+        chain: async (ctx, n: number) => {
+          for (let i = 0; i < n; i++) await ctx.call('step', i);
+          return n;
+        },
+      }),
+      dispatcher: new InProcessDispatcher({
+        step: (async (i: number, req: ActivityRequest) => {
+          if (i > 0) {
+            const h = await client.history(req.instanceId, { limit: 10_000 });
+            seenBefore.push(h.events.some((e) => e.event.type === 'ActivityCompleted' && e.value === i - 1));
+          }
+          return i;
+        }) as never,
+      }),
+    });
+    const { id } = await host.startInstance('chain', 15);
+    await client.waitForCompletion(id, { timeoutMs: 10_000 });
+    assert.equal(seenBefore.length, 14);
+    assert.ok(seenBefore.every(Boolean), JSON.stringify(seenBefore));
   });
 });

@@ -3,8 +3,14 @@
 // closed in `finally`, and small polling helpers.
 import { randomBytes } from 'node:crypto';
 import type { NatsConnection } from '@nats-io/transport-node';
+import { pino } from 'pino';
 import { connectNats } from '../../src/common/nats.ts';
 import { ActorClient, ActorHost, type HostOptions } from '../../src/actors/index.ts';
+
+/** Quiet unless PATCHWORK_LOG_LEVEL asks (expected warnings, e.g. fencing, would clutter output). */
+export function testLogger() {
+  return pino({ name: 'actors', level: process.env.PATCHWORK_LOG_LEVEL ?? 'silent' });
+}
 
 export function uniqueNamespace(prefix = 't'): string {
   return `${prefix}${randomBytes(5).toString('hex')}`;
@@ -30,7 +36,7 @@ export class ActorEnv {
   /** A started host on its own connection (so fencing and takeover are between real peers). */
   async host(opts: Omit<HostOptions, 'connection'> & { start?: boolean }): Promise<ActorHost> {
     const nc = await this.connect(opts.hostId ?? 'host');
-    const host = await ActorHost.create({ namespace: this.namespace, leaseTtlMs: 1_000, ...opts, connection: nc });
+    const host = await ActorHost.create({ namespace: this.namespace, leaseTtlMs: 1_000, logger: testLogger(), ...opts, connection: nc });
     this.#hosts.push(host);
     if (opts.start ?? true) await host.start();
     return host;

@@ -26,9 +26,10 @@ export class MemorySink implements ExecutorSink {
     if (this.discard) return;
     this.history.push(value === undefined ? event : ({ ...event, v: encodeValue(value) } as HistoryEvent));
   }
-  recordDelivery(d: Delivery): void {
+  recordDelivery(d: Delivery, turn: number, held: boolean): void {
     if (this.discard) return;
-    this.history.push(d.value === undefined ? { ...d.event } : ({ ...d.event, v: encodeValue(d.value) } as HistoryEvent));
+    const e = { ...d.event, turn, ...(held ? { held } : {}) };
+    this.history.push(d.value === undefined ? e : ({ ...e, v: encodeValue(d.value) } as HistoryEvent));
   }
   dispatch(seq: number, name: string, input: unknown): void {
     this.dispatched.push({ seq, name, input });
