@@ -72,6 +72,28 @@ async function raiseInMemory(kind: 'one' | 'two_different' | 'two_same', rounds:
   return ns;
 }
 
+/** The floor: a bare promise resolved and awaited one round at a time (one or two at once). */
+async function promiseRoundTrip(two: boolean, rounds: number): Promise<number> {
+  let r1: () => void = () => {};
+  let r2: () => void = () => {};
+  let consumed = 0;
+  void (async () => {
+    for (let i = 0; i < rounds; i++) {
+      if (two) await Promise.all([new Promise<void>((r) => (r1 = r)), new Promise<void>((r) => (r2 = r))]);
+      else await new Promise<void>((r) => (r1 = r));
+      consumed++;
+    }
+  })();
+  await tick();
+  const t0 = process.hrtime.bigint();
+  for (let i = 0; i < rounds; i++) {
+    r1();
+    if (two) r2();
+    while (consumed <= i) await null;
+  }
+  return Number(process.hrtime.bigint() - t0) / rounds;
+}
+
 function encodeCost(n: number): number {
   const v = new Uint8Array([0xa1, 0x78]);
   const t0 = process.hrtime.bigint();
@@ -191,6 +213,8 @@ async function main(): Promise<void> {
     const raiseTwoDiff = median([await raiseInMemory('two_different', 100_000), await raiseInMemory('two_different', 100_000), await raiseInMemory('two_different', 100_000)]);
     const raiseTwoSame = median([await raiseInMemory('two_same', 100_000), await raiseInMemory('two_same', 100_000), await raiseInMemory('two_same', 100_000)]);
     const encodeNs = encodeCost(100_000);
+    const floorOne = median([await promiseRoundTrip(false, 100_000), await promiseRoundTrip(false, 100_000), await promiseRoundTrip(false, 100_000)]);
+    const floorTwo = median([await promiseRoundTrip(true, 100_000), await promiseRoundTrip(true, 100_000), await promiseRoundTrip(true, 100_000)]);
 
     // journal appends
     await journalAppends(js, nc, stream.historySubject('jwarm'), 300);
@@ -283,6 +307,10 @@ async function main(): Promise<void> {
       seq_activities_per_s_strict: Math.round(1_000 / (median(seqStrict.map((r) => r.ms)) / 1000)),
       parallel_activities_per_s_strict: Math.round(5_000 / (median(parStrict.map((r) => r.ms)) / 1000)),
       encode_event_ns: round(encodeNs, 1),
+      baseline_promise_round_trip_ns: round(floorOne, 1),
+      baseline_promise_all2_round_trip_ns: round(floorTwo, 1),
+      raise_event_one_ratio_to_promise: round(raiseOne / floorOne, 2),
+      raise_event_two_different_ratio_to_promise_all2: round(raiseTwoDiff / floorTwo, 2),
       baseline_bare_append_p50_ms: round(pct(bare, 50)),
       baseline_bare_append_p99_ms: round(pct(bare, 99)),
       baseline_pipelined_publishes_per_s: Math.round(pipelined),

@@ -84,6 +84,7 @@ export class ActorHost {
   #control: Subscription | undefined;
   #started = false;
   #stopping = false;
+  #halted = false;
   #heartbeatBusy = false;
   #scanBusy = false;
 
@@ -206,6 +207,10 @@ export class ActorHost {
   async #run(id: string, lease: Awaited<ReturnType<LeaseManager['seize']>>): Promise<boolean> {
     const rt = await InstanceRuntime.activate(this.#services, id, lease);
     if (!rt || rt.state === 'stopped') return false;
+    if (this.#halted) {
+      rt.halt();
+      return false;
+    }
     if (this.#stopping) {
       await rt.deactivate(0);
       return false;
@@ -280,6 +285,7 @@ export class ActorHost {
   /** Stops everything at once without releasing leases, as a crash would (tests, benchmarks). */
   halt(): void {
     this.#stopping = true;
+    this.#halted = true;
     this.#clearTimers();
     for (const rt of [...this.#instances.values()]) rt.halt();
   }

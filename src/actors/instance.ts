@@ -84,6 +84,7 @@ export class InstanceRuntime {
   #inboxFloor = 1;
   #entry!: IndexEntry;
   #baseStats = { events: 0, appends: 0, bytes: 0, turns: 0 };
+  #finishing: Promise<void> | undefined;
   readonly #svc: InstanceServices;
   readonly #timers = new TimerSet();
   readonly #activities: ActivityRunner;
@@ -192,6 +193,10 @@ export class InstanceRuntime {
       // Inbox messages not yet consumed: those stored before now (in stream order), then those
       // the subscription received meanwhile (duplicates drop out by event id).
       const stored = await inboxRead;
+      // A message the server routed just before our subscription took effect, but stored just
+      // after the read above, would be in neither: look once more past what was read.
+      const lastRead = stored.length ? stored[stored.length - 1].seq : this.#inboxFloor - 1;
+      stored.push(...(await readInbox(js, jsm, names.stream, names.inboxSubject(this.id), lastRead + 1, onBad)));
       const early = this.#early ?? [];
       this.#early = undefined;
       for (const s of stored) this.#onInbox(s.msg);
@@ -532,7 +537,7 @@ export class InstanceRuntime {
         error = { code: 'TERMINATED', message: outcome.reason, retryable: false };
         break;
     }
-    void (async () => {
+    this.#finishing = (async () => {
       try {
         await journal.sync();
         const storedOutput = status === 'COMPLETED' && output ? await output : undefined;
@@ -720,6 +725,12 @@ export class InstanceRuntime {
    * again), wait for the journal, release the lease.
    */
   async deactivate(drainMs: number): Promise<void> {
+    if (this.#state === 'finishing' && this.#finishing) {
+      // Let it end properly (terminal event stored, parent and index told, lease released).
+      await withTimeout(this.#finishing, Math.max(drainMs, 5_000)).catch(() => undefined);
+      if ((this.#state as State) !== 'stopped') this.#stop('shutdown', false);
+      return;
+    }
     if (this.#state !== 'running') {
       if (this.#state !== 'stopped') this.#stop('shutdown', this.#state !== 'finishing');
       return;

@@ -13,6 +13,7 @@
 // batch of separately encoded events, up to maxBatchBytes).
 import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import { DeliverPolicy } from '@nats-io/jetstream';
+import { CodedError } from '../common/errors.ts';
 import { isTransient, isWrongLastSequence, sleepOrReconnect, type NatsConnection } from '../common/nats.ts';
 import { batchHeaderBytes, encodeEvent, joinBatch } from './codec.ts';
 import { FencedError } from './errors.ts';
@@ -251,14 +252,32 @@ export async function readSubject(
   });
   const out: StoredMessage[] = [];
   const messages = await consumer.consume({ max_messages: 2_000 });
+  // If the subject is purged while we read, the last message never comes: give up rather than hang.
+  let stalled = false;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const arm = () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      stalled = true;
+      messages.stop();
+    }, 15_000);
+  };
+  arm();
   try {
     for await (const m of messages) {
+      arm();
       out.push({ seq: m.seq, data: m.data, time: Math.floor(m.info.timestampNanos / 1_000_000) });
       if (m.seq >= last.seq || out.length >= maxMessages) break;
     }
+    if (stalled) {
+      throw new CodedError('READ_STALLED', `reading ${subject} stopped receiving messages before its last sequence ${last.seq} (purged meanwhile, or the server is overloaded); try again.`, { retryable: true });
+    }
   } finally {
-    await messages.close().catch(() => undefined);
-    await consumer.delete().catch(() => undefined);
+    clearTimeout(timer);
+    // Neither is awaited: close() settles only once the iterator processes its stop, which
+    // can wait for the pending pull to expire (30 s) after the loop has been left.
+    messages.close().catch(() => undefined);
+    consumer.delete().catch(() => undefined);
   }
   return out;
 }

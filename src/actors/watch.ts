@@ -93,7 +93,9 @@ export async function* watchInstance(storage: ActorStorage, id: string, opts: Wa
     }
   } finally {
     opts.signal?.removeEventListener('abort', stop);
-    await messages.close().catch(() => undefined);
-    await consumer.delete().catch(() => undefined);
+    // Neither is awaited: close() settles only once the iterator processes its stop, which
+    // can wait for the pending pull to expire (30 s) after the loop has been left.
+    messages.close().catch(() => undefined);
+    consumer.delete().catch(() => undefined);
   }
 }

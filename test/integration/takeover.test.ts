@@ -54,7 +54,7 @@ async function messagesWithWriters(host: ActorHost, id: string): Promise<Array<{
     out.push({ seq: m.seq, writer: m.headers?.get('Nats-Msg-Id') ?? '', types: decodeBatch(m.data).map((e) => e.type) });
     if (m.seq >= last!.seq) break;
   }
-  await it.close();
+  void it.close();
   await c.delete();
   return out;
 }
