@@ -664,11 +664,17 @@ export class InstanceRuntime {
       };
       if (this.#tenant !== undefined) ev.tenant = this.#tenant;
       if (this.#parent) ev.parent = this.#parent;
-      journal.push(ev, (seq) => this.#purgeOlder(seq, floor), { startsMessage: true });
+      journal.push(
+        ev,
+        (seq) => {
+          this.#purgeOlder(seq, floor);
+          this.#entry.generation = Math.max(this.#entry.generation, generation);
+          this.#writeIndex();
+        },
+        { startsMessage: true },
+      );
       this.#generation = generation;
       this.#inboxFloor = floor;
-      this.#entry.generation = generation;
-      this.#writeIndex();
       const fn = this.#svc.orchestrations[this.#orchestration];
       this.#executor = new Executor({
         instanceId: this.id,
