@@ -1,0 +1,62 @@
+// Connecting to NATS the way every Patchwork process should: reconnect forever (a restarted or
+// failed-over server must not take the process down with it), and small helpers that recognise
+// the JetStream errors the runtime branches on.
+import { connect, type NodeConnectionOptions, type NatsConnection } from '@nats-io/transport-node';
+import { JetStreamApiError } from '@nats-io/jetstream';
+import { CodedError } from './errors.ts';
+
+export type { NatsConnection };
+
+export interface ConnectOptions {
+  servers: string | string[];
+  /** Shown in the server's connection list (`nats server report connections`). */
+  name?: string;
+  /** Give up on the first connection after this long; default 10 s. */
+  timeoutMs?: number;
+  extra?: Partial<NodeConnectionOptions>;
+}
+
+export async function connectNats(opts: ConnectOptions): Promise<NatsConnection> {
+  try {
+    return await connect({
+      servers: opts.servers,
+      name: opts.name,
+      timeout: opts.timeoutMs ?? 10_000,
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 250,
+      waitOnFirstConnect: false,
+      ...opts.extra,
+    });
+  } catch (err) {
+    throw new CodedError(
+      'NATS_UNAVAILABLE',
+      `cannot connect to NATS at ${String(opts.servers)}: ${(err as Error).message}. Check that nats-server runs with JetStream (-js) and that the URL is right.`,
+      { retryable: true, cause: err },
+    );
+  }
+}
+
+/** JetStream's "wrong last sequence" (10071): an expected-sequence check failed. */
+export function isWrongLastSequence(err: unknown): boolean {
+  return err instanceof JetStreamApiError && err.code === 10071;
+}
+
+/** The server was unreachable or did not answer in time: worth retrying. */
+export function isTransient(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  const name = err.name;
+  const msg = err.message.toLowerCase();
+  return (
+    name === 'TimeoutError' ||
+    name === 'RequestError' ||
+    name === 'NoResponders' ||
+    name === 'JetStreamNotEnabled' ||
+    name === 'ClosedConnectionError' ||
+    msg.includes('timeout') ||
+    msg.includes('no responders') ||
+    msg.includes('disconnect') ||
+    msg.includes('connection closed') ||
+    msg.includes('jetstream is not enabled') ||
+    msg.includes('jetstream system temporarily unavailable')
+  );
+}
