@@ -172,7 +172,15 @@ export interface StepRequest {
    * With every tile of an ITERATE step: keep iterating here until the level converges, then go
    * on to the finer levels down to and including this one. One report per step run.
    */
-  continueThroughLevel?: number | undefined;
+  continueThroughLevel?:
+    | number
+    | undefined;
+  /**
+   * Other nodes will start from these results: push them over NATS as they are stored (see
+   * docs/architecture.md, "Result pushes"), so those nodes need not read them from the store.
+   * In continue mode only the last step's results are pushed.
+   */
+  pushResults: boolean;
 }
 
 /** One step run by a Step call. */
@@ -183,8 +191,18 @@ export interface StepReport {
   /** Hole pixels that moved by more than the change threshold, over the tiles run. */
   changed: number;
   results: ResultRef[];
-  /** Set when the call ran every tile of the step and the level converged after it. */
+  /** In continue mode (every tile run here): set when the level converged after this step. */
   converged: boolean;
+  /**
+   * Milliseconds each tile run here took (worker thread time), by tile: the client balances
+   * the next iteration's shards by them.
+   */
+  tileMs: { [key: number]: number };
+}
+
+export interface StepReport_TileMsEntry {
+  key: number;
+  value: number;
 }
 
 export interface StepResponse {
@@ -1125,7 +1143,16 @@ export const PrepareResponse: MessageFns<PrepareResponse> = {
 };
 
 function createBaseStepRequest(): StepRequest {
-  return { job: undefined, level: 0, iteration: 0, mode: 0, previous: [], tiles: [], continueThroughLevel: undefined };
+  return {
+    job: undefined,
+    level: 0,
+    iteration: 0,
+    mode: 0,
+    previous: [],
+    tiles: [],
+    continueThroughLevel: undefined,
+    pushResults: false,
+  };
 }
 
 export const StepRequest: MessageFns<StepRequest> = {
@@ -1154,6 +1181,9 @@ export const StepRequest: MessageFns<StepRequest> = {
     }
     if (message.continueThroughLevel !== undefined) {
       writer.uint32(56).uint32(message.continueThroughLevel);
+    }
+    if (message.pushResults !== false) {
+      writer.uint32(64).bool(message.pushResults);
     }
     return writer;
   },
@@ -1237,6 +1267,14 @@ export const StepRequest: MessageFns<StepRequest> = {
             message.continueThroughLevel = reader.uint32();
             continue;
           }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.pushResults = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1261,12 +1299,13 @@ export const StepRequest: MessageFns<StepRequest> = {
     message.previous = object.previous?.map((e) => ResultRef.fromPartial(e)) || [];
     message.tiles = object.tiles?.map((e) => e) || [];
     message.continueThroughLevel = object.continueThroughLevel ?? undefined;
+    message.pushResults = object.pushResults ?? false;
     return message;
   },
 };
 
 function createBaseStepReport(): StepReport {
-  return { level: 0, iteration: 0, mode: 0, changed: 0, results: [], converged: false };
+  return { level: 0, iteration: 0, mode: 0, changed: 0, results: [], converged: false, tileMs: {} };
 }
 
 export const StepReport: MessageFns<StepReport> = {
@@ -1289,6 +1328,9 @@ export const StepReport: MessageFns<StepReport> = {
     if (message.converged !== false) {
       writer.uint32(48).bool(message.converged);
     }
+    globalThis.Object.entries(message.tileMs).forEach(([key, value]: [string, number]) => {
+      StepReport_TileMsEntry.encode({ key: key as any, value }, writer.uint32(58).fork()).join();
+    });
     return writer;
   },
 
@@ -1353,6 +1395,17 @@ export const StepReport: MessageFns<StepReport> = {
             message.converged = reader.bool();
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            const entry7 = StepReport_TileMsEntry.decode(reader, reader.uint32());
+            if (entry7.value !== undefined) {
+              message.tileMs[entry7.key] = entry7.value;
+            }
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1376,6 +1429,82 @@ export const StepReport: MessageFns<StepReport> = {
     message.changed = object.changed ?? 0;
     message.results = object.results?.map((e) => ResultRef.fromPartial(e)) || [];
     message.converged = object.converged ?? false;
+    message.tileMs = (globalThis.Object.entries(object.tileMs ?? {}) as [string, number][]).reduce(
+      (acc: { [key: number]: number }, [key, value]: [string, number]) => {
+        if (value !== undefined) {
+          acc[globalThis.Number(key)] = globalThis.Number(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    return message;
+  },
+};
+
+function createBaseStepReport_TileMsEntry(): StepReport_TileMsEntry {
+  return { key: 0, value: 0 };
+}
+
+export const StepReport_TileMsEntry: MessageFns<StepReport_TileMsEntry> = {
+  encode(message: StepReport_TileMsEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== 0) {
+      writer.uint32(8).uint32(message.key);
+    }
+    if (message.value !== 0) {
+      writer.uint32(17).double(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StepReport_TileMsEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStepReport_TileMsEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.key = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 17) {
+              break;
+            }
+
+            message.value = reader.double();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<StepReport_TileMsEntry>, I>>(base?: I): StepReport_TileMsEntry {
+    return StepReport_TileMsEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<StepReport_TileMsEntry>, I>>(object: I): StepReport_TileMsEntry {
+    const message = createBaseStepReport_TileMsEntry();
+    message.key = object.key ?? 0;
+    message.value = object.value ?? 0;
     return message;
   },
 };
