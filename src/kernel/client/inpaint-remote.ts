@@ -1,0 +1,190 @@
+// The remote fill driver: a whole fill through kernel nodes, the loop of the in-process driver
+// (src/kernel/inpaint.ts) with every step a call. It is what the bench and the tests run, and
+// the model the inpaint orchestration follows (each call below becomes an activity).
+//
+//   Prepare on each node the job will use (in parallel; each builds the pyramid itself);
+//   small top levels: one Step that iterates them all on one node (continue_through_level);
+//   other levels: per iteration, one Step per shard of tiles (shard i on the job's i-th ranked
+//   node), each starting from every result of the iteration before; the client sums `changed`
+//   and stops the level by the kernel's own rule (levelConverged);
+//   level 0: one VOTE step per shard, then Finish on the first node.
+import { levelConverged } from '../assemble.ts';
+import type { ImageFormat } from '../image-io.ts';
+import { resolveOptions } from '../options.ts';
+import { formatToWire, optionsFromWire } from '../cluster/wire.ts';
+import { StepMode, type BlobRef, type JobSpec, type PrepareResponse, type ResultRef, type StepResponse, type Usage } from '../generated/patchwork/kernel/v1/kernel.ts';
+import type { KernelCluster } from './kernel-cluster.ts';
+import { shardCount, splitTiles } from './placement.ts';
+
+export interface RemoteProgress {
+  level: number;
+  levels: number;
+  /** Iterations the level has completed. */
+  iteration: number;
+  fraction: number;
+  pixelsChanged: number;
+  holePixels: number;
+  /** The results of the iteration: what a preview (or a resumed run) starts from. */
+  results: ResultRef[];
+  /** Renders this state (full resolution) on a node; off the fill's critical path. */
+  preview: (format?: ImageFormat) => Promise<BlobRef>;
+}
+
+export interface RemoteFillOptions {
+  /** Most nodes one level is spread over (default: every live node). */
+  maxNodes?: number;
+  /** A level is split only when each shard gets at least this many target patches (default 2500). */
+  minShardTargets?: number;
+  /** Unsplit levels up to this many target patches run all their iterations in one call (default 20000). */
+  soloMaxTargets?: number;
+  /** Result encoding (default png). */
+  format?: ImageFormat;
+  deadlineMs?: number;
+  onProgress?: (p: RemoteProgress) => void;
+}
+
+export interface RemoteUsage {
+  kernelMs: number;
+  calls: number;
+  attempts: number;
+  blobBytesRead: number;
+  blobBytesWritten: number;
+  cacheHits: number;
+  cacheMisses: number;
+}
+
+export interface RemoteFillResult {
+  result: BlobRef;
+  plan: PrepareResponse;
+  usage: RemoteUsage;
+  /** Nodes that answered at least one call. */
+  nodes: string[];
+}
+
+export const REMOTE_FILL_DEFAULTS = { minShardTargets: 2_500, soloMaxTargets: 20_000 } as const;
+
+/** Per-tile work from the times nodes reported, falling back to target counts for tiles not timed. */
+function measuredWork(targets: readonly number[], responses: readonly StepResponse[]): number[] {
+  const ms = new Map<number, number>();
+  for (const r of responses) for (const [t, v] of Object.entries(r.reports[r.reports.length - 1].tileMs)) ms.set(Number(t), v);
+  if (ms.size !== targets.length) return [...targets];
+  return targets.map((_, t) => ms.get(t)!);
+}
+
+export async function inpaintRemote(cluster: KernelCluster, job: JobSpec, opts: RemoteFillOptions = {}): Promise<RemoteFillResult> {
+  const placementKey = job.jobId;
+  const minShardTargets = opts.minShardTargets ?? REMOTE_FILL_DEFAULTS.minShardTargets;
+  const soloMaxTargets = opts.soloMaxTargets ?? REMOTE_FILL_DEFAULTS.soloMaxTargets;
+  const format = formatToWire(opts.format ?? 'png');
+  const usage: RemoteUsage = { kernelMs: 0, calls: 0, attempts: 0, blobBytesRead: 0, blobBytesWritten: 0, cacheHits: 0, cacheMisses: 0 };
+  const nodes = new Set<string>();
+  const account = (r: { response: { usage?: Usage | undefined }; node: string; attempts: number }): void => {
+    const u = r.response.usage;
+    usage.calls++;
+    usage.attempts += r.attempts;
+    nodes.add(r.node);
+    if (!u) return;
+    usage.kernelMs += u.kernelMs;
+    usage.blobBytesRead += u.blobBytesRead;
+    usage.blobBytesWritten += u.blobBytesWritten;
+    usage.cacheHits += u.cacheHits;
+    usage.cacheMisses += u.cacheMisses;
+  };
+  const call = { placementKey, ...(opts.deadlineMs ? { deadlineMs: opts.deadlineMs } : {}) };
+
+  const live = (await cluster.nodes.waitFor((ns) => ns.length > 0, 10_000)).length;
+  const width = Math.max(1, Math.min(opts.maxNodes ?? live, live));
+  const prepared = await Promise.all(Array.from({ length: width }, (_, rank) => cluster.prepare({ job }, { ...call, rank })));
+  prepared.forEach(account);
+  const plan = prepared[0].response;
+  const finishWith = async (votes: ResultRef[]): Promise<RemoteFillResult> => {
+    const done = await cluster.finish({ job, votes, format }, { ...call, rank: 0 });
+    account(done);
+    return { result: done.response.result!, plan, usage, nodes: [...nodes] };
+  };
+  if (plan.holeCount === 0 || plan.levels.length === 0) return finishWith([]);
+
+  const options = resolveOptions(optionsFromWire(plan.options)).plan;
+  const levels = plan.levels;
+  const work = levels.map((l) => l.targetCount * options.maxIterations);
+  const totalWork = work.reduce((a, b) => a + b, 0);
+  let doneWork = 0;
+  const shardsOf = (l: number): number => shardCount(levels[l].targetCount, levels[l].tileCount, width, minShardTargets);
+  const solo = (l: number): boolean => shardsOf(l) === 1 && levels[l].targetCount <= soloMaxTargets;
+  const progress = (level: number, iteration: number, changed: number, results: ResultRef[], isConverged: boolean): void => {
+    if (!opts.onProgress) return;
+    const fraction = level === 0 && isConverged ? 1 : Math.min(1, (doneWork + (work[level] * iteration) / options.maxIterations) / totalWork);
+    opts.onProgress({
+      level,
+      levels: levels.length,
+      iteration,
+      fraction,
+      pixelsChanged: changed,
+      holePixels: levels[level].holeCount,
+      results,
+      preview: async (f: ImageFormat = 'png') => {
+        const r = await cluster.preview({ job, results, format: formatToWire(f) }, { ...call, rank: 0 });
+        account(r);
+        return r.response.preview!;
+      },
+    });
+  };
+  const flatten = (responses: StepResponse[]): ResultRef[] =>
+    responses.flatMap((r) => r.reports[r.reports.length - 1].results).sort((a, b) => a.tiles[0] - b.tiles[0]);
+
+  let previous: ResultRef[] = [];
+  let iterations = 0; // of the level last run
+  let l = levels.length - 1;
+  while (l >= 0) {
+    if (solo(l)) {
+      let through = l;
+      while (through > 0 && solo(through - 1)) through--;
+      // Push the run's last results only when the next level is split over other nodes.
+      const pushResults = through > 0 && shardsOf(through - 1) > 1;
+      const r = await cluster.step({ job, level: l, iteration: 0, mode: StepMode.STEP_MODE_ITERATE, previous, tiles: [], continueThroughLevel: through, pushResults }, { ...call, rank: 0 });
+      account(r);
+      for (const report of r.response.reports) {
+        progress(report.level, report.iteration + 1, report.changed, report.results, report.converged);
+        if (report.converged) doneWork += work[report.level];
+      }
+      const last = r.response.reports[r.response.reports.length - 1];
+      if (last.level !== through || !last.converged) throw new Error(`kernel node stopped at level ${last.level} iteration ${last.iteration}, asked to go through level ${through}`);
+      previous = last.results;
+      iterations = last.iteration + 1;
+      l = through - 1;
+      continue;
+    }
+    let shards = splitTiles(levels[l].tileTargets, shardsOf(l));
+    for (let iteration = 0; ; ) {
+      const responses = await Promise.all(
+        shards.map((tiles, rank) =>
+          cluster.step({ job, level: l, iteration, mode: StepMode.STEP_MODE_ITERATE, previous, tiles: shards.length === 1 ? [] : tiles, pushResults: shards.length > 1 || shardsOf(Math.max(0, l - 1)) > 1 }, { ...call, rank }),
+        ),
+      );
+      responses.forEach(account);
+      const changed = responses.reduce((n, r) => n + r.response.reports[0].changed, 0);
+      previous = flatten(responses.map((r) => r.response));
+      iteration++;
+      const isConverged = levelConverged(levels[l].holeCount, iteration, changed, options);
+      progress(l, iteration, changed, previous, isConverged);
+      if (isConverged) {
+        iterations = iteration;
+        break;
+      }
+      // Tile costs change little between iterations: balance the next one by what these took.
+      if (shards.length > 1) shards = splitTiles(measuredWork(levels[l].tileTargets, responses.map((r) => r.response)), shards.length);
+    }
+    doneWork += work[l];
+    l--;
+  }
+
+  const voteShards = splitTiles(levels[0].tileTargets, shardsOf(0));
+  const votes = await Promise.all(
+    // Finish runs on the first node: only the other shards' votes need pushing there.
+    voteShards.map((tiles, rank) =>
+      cluster.step({ job, level: 0, iteration: iterations, mode: StepMode.STEP_MODE_VOTE, previous, tiles: voteShards.length === 1 ? [] : tiles, pushResults: rank > 0 }, { ...call, rank }),
+    ),
+  );
+  votes.forEach(account);
+  return finishWith(flatten(votes.map((r) => r.response)));
+}
