@@ -114,9 +114,13 @@ export function spawnKernelNode(o: KernelNodeOptions): Promise<KernelNodeProcess
   });
 }
 
-/** A metric's value from Prometheus text (first sample whose line starts with `name`). */
-export function metricValue(text: string, name: string): number {
-  const line = text.split('\n').find((l) => l.startsWith(name + ' ') || l.startsWith(name + '{'));
-  if (!line) throw new Error(`metric ${name} not found`);
+/** A metric's value from Prometheus text: the first sample of `name` carrying every given label; 0 if absent with labels. */
+export function metricValue(text: string, name: string, labels: Record<string, string> = {}): number {
+  const want = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
+  const line = text.split('\n').find((l) => (l.startsWith(name + ' ') || l.startsWith(name + '{')) && want.every((w) => l.includes(w)));
+  if (!line) {
+    if (want.length > 0) return 0;
+    throw new Error(`metric ${name} not found`);
+  }
   return Number(line.slice(line.lastIndexOf(' ') + 1));
 }

@@ -59,6 +59,8 @@ export interface RemoteFillResult {
   usage: RemoteUsage;
   /** Nodes that answered at least one call. */
   nodes: string[];
+  /** Step calls each node answered. */
+  stepsByNode: Record<string, number>;
 }
 
 export const REMOTE_FILL_DEFAULTS = { minShardTargets: 2_500, soloMaxTargets: 20_000 } as const;
@@ -78,11 +80,13 @@ export async function inpaintRemote(cluster: KernelCluster, job: JobSpec, opts: 
   const format = formatToWire(opts.format ?? 'png');
   const usage: RemoteUsage = { kernelMs: 0, calls: 0, attempts: 0, blobBytesRead: 0, blobBytesWritten: 0, cacheHits: 0, cacheMisses: 0 };
   const nodes = new Set<string>();
-  const account = (r: { response: { usage?: Usage | undefined }; node: string; attempts: number }): void => {
+  const stepsByNode: Record<string, number> = {};
+  const account = (r: { response: { usage?: Usage | undefined; reports?: unknown }; node: string; attempts: number }): void => {
     const u = r.response.usage;
     usage.calls++;
     usage.attempts += r.attempts;
     nodes.add(r.node);
+    if (r.response.reports) stepsByNode[r.node] = (stepsByNode[r.node] ?? 0) + 1;
     if (!u) return;
     usage.kernelMs += u.kernelMs;
     usage.blobBytesRead += u.blobBytesRead;
@@ -100,7 +104,7 @@ export async function inpaintRemote(cluster: KernelCluster, job: JobSpec, opts: 
   const finishWith = async (votes: ResultRef[]): Promise<RemoteFillResult> => {
     const done = await cluster.finish({ job, votes, format }, { ...call, rank: 0 });
     account(done);
-    return { result: done.response.result!, plan, usage, nodes: [...nodes] };
+    return { result: done.response.result!, plan, usage, nodes: [...nodes], stepsByNode };
   };
   if (plan.holeCount === 0 || plan.levels.length === 0) return finishWith([]);
 
