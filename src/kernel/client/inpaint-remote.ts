@@ -98,12 +98,20 @@ export async function inpaintRemote(cluster: KernelCluster, job: JobSpec, opts: 
 
   const live = (await cluster.nodes.waitFor((ns) => ns.length > 0, 10_000)).length;
   const width = Math.max(1, Math.min(opts.maxNodes ?? live, live));
-  const prepared = await Promise.all(Array.from({ length: width }, (_, rank) => cluster.prepare({ job }, { ...call, rank })));
-  prepared.forEach(account);
-  const plan = prepared[0].response;
+  // Every node builds the pyramid itself, all at once. The fill starts as soon as the first
+  // node is ready; a Step reaching another node before its Prepare is done waits for it there.
+  const preparing = Array.from({ length: width }, (_, rank) => cluster.prepare({ job }, { ...call, rank }));
+  const warmed = Promise.allSettled(preparing.slice(1)).then((rs) => {
+    for (const r of rs) if (r.status === 'fulfilled') account(r.value);
+  });
+  const first = await preparing[0];
+  account(first);
+  const plan = first.response;
   const finishWith = async (votes: ResultRef[]): Promise<RemoteFillResult> => {
     const done = await cluster.finish({ job, votes, format }, { ...call, rank: 0 });
     account(done);
+    // A failed warm-up Prepare does not fail the fill: the Steps prepared on demand.
+    await warmed;
     return { result: done.response.result!, plan, usage, nodes: [...nodes], stepsByNode };
   };
   if (plan.holeCount === 0 || plan.levels.length === 0) return finishWith([]);
