@@ -60,3 +60,32 @@ export function isTransient(err: unknown): boolean {
     msg.includes('jetstream system temporarily unavailable')
   );
 }
+
+const reconnectListeners = new WeakMap<NatsConnection, Set<() => void>>();
+
+/**
+ * Sleeps up to `ms`, but wakes early when the connection reconnects: a retry loop waiting out a
+ * server restart should try again the moment the server is back, not at its next backoff step.
+ */
+export function sleepOrReconnect(nc: NatsConnection | undefined, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    let listeners: Set<() => void> | undefined;
+    const done = () => {
+      clearTimeout(timer);
+      listeners?.delete(done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    if (!nc) return;
+    listeners = reconnectListeners.get(nc);
+    if (!listeners) {
+      const set = new Set<() => void>();
+      listeners = set;
+      reconnectListeners.set(nc, set);
+      void (async () => {
+        for await (const s of nc.status()) if (s.type === 'reconnect') for (const fn of [...set]) fn();
+      })();
+    }
+    listeners.add(done);
+  });
+}
