@@ -10,12 +10,12 @@ import { blobIdOf } from '../../src/common/blob-store.ts';
 import { NodeClient, StepMode, inpaintRemote, type JobSpec, type StepRequest } from '../../src/kernel/client/index.ts';
 import { encodeImage, inpaint } from '../../src/kernel/index.ts';
 import { startTestCluster, type TestCluster } from '../support/kernel-cluster.ts';
-import { ellipseMask, texturedImage } from '../support/images.ts';
+import { discMask, texturedImage } from '../support/images.ts';
 import { metricValue, type KernelNodeProcess } from '../support/kernel-node.ts';
 
 // Slow enough (cie2000, the whole pyramid in one call) to be caught in the middle.
 const image = texturedImage(320, 240, 11);
-const mask = ellipseMask(320, 240, 0.5, 0.5, 0.2, 0.2);
+const mask = discMask(320, 240, 160, 120, 56);
 const slow = { distance: 'cie2000' as const, seed: 5, maxIterations: 5 };
 
 async function waitUntil(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 20_000): Promise<void> {
@@ -31,7 +31,7 @@ const inFlight = async (node: KernelNodeProcess): Promise<number> => metricValue
 /** A Step that runs every level of the job on one node: one long call. */
 async function wholePyramid(c: TestCluster, job: JobSpec): Promise<StepRequest> {
   const plan = await c.cluster.prepare({ job }, { placementKey: job.jobId });
-  return { job, level: plan.response.levels.length - 1, iteration: 0, mode: StepMode.STEP_MODE_ITERATE, previous: [], tiles: [], continueThroughLevel: 0, pushResults: false };
+  return { job, level: plan.response.levels.length - 1, iteration: 0, mode: StepMode.STEP_MODE_ITERATE, previous: [], previousState: Buffer.alloc(0), tiles: [], continueThroughLevel: 0, pushResults: false };
 }
 
 const client = (node: KernelNodeProcess): NodeClient => new NodeClient(node.id, `127.0.0.1:${node.port}`, credentials.createInsecure());

@@ -12,7 +12,7 @@ import { CodedError } from '../../src/common/errors.ts';
 import { clientCredentials } from '../../src/kernel/cluster/transport.ts';
 import { NodeClient } from '../../src/kernel/client/index.ts';
 import { startTestCluster } from '../support/kernel-cluster.ts';
-import { ellipseMask, texturedImage } from '../support/images.ts';
+import { discMask, texturedImage } from '../support/images.ts';
 
 const SERVER_NAME = 'kernel.patchwork.test';
 
@@ -53,7 +53,7 @@ test('mutual TLS from certificate files: the right client is served, others are 
       const [node] = c.nodes;
       assert.equal(c.cluster.nodes.list()[0].tls, true, 'the node registers that it speaks TLS');
       assert.ok(node.log.some((l) => l.includes('"mtls":true')));
-      const job = await c.job('tls', texturedImage(64, 48), ellipseMask(64, 48));
+      const job = await c.job('tls', texturedImage(64, 48), discMask(64, 48, 30, 24, 10));
       const ok = await c.cluster.prepare({ job }, { placementKey: 'tls' });
       assert.equal(ok.response.width, 64);
 

@@ -10,11 +10,11 @@ import { decodeResultBatch } from '../../src/kernel/cluster/result-batch.ts';
 import { inpaintRemote, type RemoteProgress, type ResultRef } from '../../src/kernel/client/index.ts';
 import { encodeImage, inpaint, maskToBinary, prepare, resolveOptions, type TileResult } from '../../src/kernel/index.ts';
 import { startTestCluster, type TestCluster } from '../support/kernel-cluster.ts';
-import { ellipseMask, texturedImage } from '../support/images.ts';
+import { discMask, texturedImage } from '../support/images.ts';
 import { metricValue } from '../support/kernel-node.ts';
 
 const image = texturedImage(192, 144);
-const mask = ellipseMask(192, 144, 0.45, 0.55, 0.2, 0.24);
+const mask = discMask(192, 144, 86, 80, 34);
 const options = { seed: 9, maxIterations: 6 };
 
 async function stepResults(c: TestCluster, refs: readonly ResultRef[]): Promise<TileResult[]> {

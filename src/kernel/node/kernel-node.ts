@@ -21,6 +21,7 @@ import { JobCache } from './job-cache.ts';
 import { NodeMetrics, startMetricsServer, type MetricsServer } from './metrics.ts';
 import { Registration } from './registration.ts';
 import { ResultHints } from './result-hints.ts';
+import { StateCache } from './state-cache.ts';
 import { WorkerPool } from './worker-pool.ts';
 
 /** Service names the health service reports: '' (the server) and the kernel service. */
@@ -74,7 +75,7 @@ export async function startKernelNode(config: NodeConfig, log: Logger): Promise<
     );
 
     const server = new Server(serverOptions);
-    const deps = { nodeId: config.nodeId, pool, cache, jobs, hints, log, batchBytes: 256 * 1024, pushWaitMs: 20 };
+    const deps = { nodeId: config.nodeId, pool, cache, jobs, states: new StateCache(64 * MiB), hints, log, batchBytes: 256 * 1024, pushWaitMs: 20 };
     server.addService(KernelServiceService, kernelServiceImpl(deps, admission, metrics, log));
     const health = new HealthImplementation(Object.fromEntries(HEALTH_SERVICES.map((s) => [s, 'NOT_SERVING' as const])));
     health.addToServer(server);

@@ -1,28 +1,20 @@
 // The kernel node's methods, as plain async functions over the contract's messages (the gRPC
-// wiring is in grpc-server.ts). A call prepares its job if the node has not (any node can take
-// any call: that is what failover relies on), assembles its starting state from the previous
-// step's result blobs, runs its tiles on the worker pool, and stores the results in batches as
-// they come in, so storing overlaps computing.
-import type { Logger } from 'pino';
-import { assertBlobId, blobIdOf, type BlobRef } from '../../common/blob-store.ts';
+// wiring is in grpc-server.ts). A Step assembles its starting state from the previous step's
+// result blobs and start-state header, decides by the kernel's own rule whether the level has
+// converged (then it runs nothing and says so), and otherwise runs its tiles on the worker pool.
+import type { BlobRef } from '../../common/blob-store.ts';
 import { CodedError } from '../../common/errors.ts';
 import { assemble, assembleValues, converged } from '../assemble.ts';
+import { decodeLevelState } from '../codec.ts';
 import { finish } from '../compose.ts';
-import { KernelError } from '../errors.ts';
-import { decodeImage, encodeImage } from '../image-io.ts';
+import { encodeImage } from '../image-io.ts';
 import { initFromCoarser, initTopLevel } from '../init-level.ts';
-import { donorUnion, maskToBinary } from '../mask.ts';
 import type { TileMode } from '../pool-protocol.ts';
-import { checkImage } from '../prepare.ts';
-import { toShared } from '../shared-memory.ts';
-import type { LevelState, LevelStatic, TileResult } from '../types.ts';
-import { NodeErrorCode } from '../cluster/status.ts';
-import { decodeResultBatch, encodeResultBatch } from '../cluster/result-batch.ts';
-import { formatFromWire, jobKeyOf, modeFromWire, modeToWire, optionsToWire, planOptionsOf } from '../cluster/wire.ts';
+import type { LevelState, LevelStatic, RgbaImage } from '../types.ts';
+import { formatFromWire, modeFromWire, modeToWire, optionsToWire } from '../cluster/wire.ts';
 import type {
   FinishRequest,
   FinishResponse,
-  JobSpec,
   LevelSummary,
   PrepareRequest,
   PrepareResponse,
@@ -33,264 +25,61 @@ import type {
   StepRequest,
   StepResponse,
 } from '../generated/patchwork/kernel/v1/kernel.ts';
-import type { BlobCache } from './blob-cache.ts';
+import { badRequest, badStep, type CallControl, type ServiceDeps } from './call-context.ts';
 import { CallUsage } from './call-usage.ts';
-import { jobBytes, type Acquired, type JobCache, type PreparedJob } from './job-cache.ts';
-import type { ResultHints } from './result-hints.ts';
-import type { WorkerPool } from './worker-pool.ts';
+import { acquireJob, levelOf, readResults } from './job-inputs.ts';
+import type { PreparedJob } from './job-cache.ts';
+import { decodeHeader, encodeHeader } from './state-headers.ts';
+import { stateKey } from './state-cache.ts';
+import { runTiles } from './tile-runner.ts';
 
-export interface ServiceDeps {
-  nodeId: string;
-  pool: WorkerPool;
-  cache: BlobCache;
-  jobs: JobCache;
-  hints: ResultHints;
-  log: Logger;
-  /** Target size of a result batch blob: a batch is stored as soon as it reaches it. */
-  batchBytes: number;
-  /** How long a read waits for a peer's push before going to the Object Store. */
-  pushWaitMs: number;
+export type { CallControl, ServiceDeps } from './call-context.ts';
+
+const round = (x: number): number => Math.round(x * 10) / 10;
+
+/** The state after the step whose results are `refs` and whose start-state header is `headerBytes`. */
+async function stateAfter(deps: ServiceDeps, job: PreparedJob, refs: readonly ResultRef[], headerBytes: Uint8Array, usage: CallUsage): Promise<LevelState> {
+  if (headerBytes.length === 0) throw badRequest('previous results need their step\'s start_state (previous_state)');
+  const { level } = decodeLevelState(headerBytes);
+  const key = stateKey(job.key, headerBytes, refs.map((r) => r.blobId));
+  const cached = deps.states.get(key);
+  if (cached) return cached;
+  const s = levelOf(job, level);
+  const results = await readResults(deps, refs, usage);
+  const header = decodeHeader(headerBytes, results[0].level, results[0].iteration);
+  if (header.level !== level) throw badRequest('previous_state does not belong to the previous results');
+  const state = usage.time(() => assemble(s, header, results, job.options));
+  deps.states.set(key, state);
+  return state;
 }
 
-/** Lets a long call stop between steps when its caller gave up. */
-export interface CallControl {
-  cancelled(): boolean;
-}
-
-const ms = (x: number): number => Math.round(x * 10) / 10;
-const badRequest = (message: string): CodedError => new CodedError(NodeErrorCode.badRequest, message);
-const badStep = (message: string): CodedError => new CodedError(NodeErrorCode.badStep, message);
-
-/**
- * `assemble` and `assembleValues` read the previous state only for its level and iteration (the
- * next state is a function of the tile results), so a node can assemble from results alone.
- */
-function stateShell(level: number, iteration: number): LevelState {
-  return { level, iteration, values: new Float32Array(0), nnf: new Int32Array(0), dist: new Float32Array(0), voteScale: 0, changed: 0 };
-}
-
-async function readBlob(deps: ServiceDeps, id: string, usage: CallUsage, pushWaitMs = 0): Promise<Uint8Array> {
-  const { bytes, hit } = await deps.cache.get(id, pushWaitMs);
-  if (hit) usage.cacheHits++;
-  else {
-    usage.cacheMisses++;
-    usage.bytesRead += bytes.length;
-  }
-  return bytes;
-}
-
-async function loadJob(deps: ServiceDeps, key: string, spec: JobSpec, usage: CallUsage): Promise<PreparedJob> {
-  const options = planOptionsOf(spec);
-  const ids = [spec.imageBlobId, spec.maskBlobId, ...spec.donorBlobIds];
-  const blobs = await Promise.all(ids.map((id) => readBlob(deps, id, usage)));
-  const t0 = performance.now();
-  const decoded = await Promise.all(blobs.map((b, i) => decodeImage(b, i === 0 ? 'image' : i === 1 ? 'mask' : 'donor mask')));
-  const [photo, mask, ...donors] = decoded;
-  checkImage(photo);
-  const hole = maskToBinary(mask, photo.width, photo.height);
-  const donor = donorUnion(donors, photo.width, photo.height);
-  const image = { width: photo.width, height: photo.height, data: toShared(photo.data, true) };
-  usage.kernelMs += performance.now() - t0;
-  const { prepared, ms } = await deps.pool.prepare(image, hole, donor, options);
-  usage.kernelMs += ms;
-  deps.pool.addJob(key, { image, levels: prepared.levels, options });
-  deps.log.debug({ jobKey: key, jobId: spec.jobId, levels: prepared.levels.length, ms: Math.round(ms) }, 'prepared job');
-  return { key, options, image, plan: prepared.plan, levels: prepared.levels, bytes: jobBytes(image, prepared.levels) };
-}
-
-async function acquireJob(deps: ServiceDeps, spec: JobSpec | undefined, usage: CallUsage): Promise<Acquired> {
-  if (!spec) throw badRequest('the request has no job: give the job spec (image, mask, options)');
-  assertBlobId(spec.imageBlobId);
-  assertBlobId(spec.maskBlobId);
-  spec.donorBlobIds.forEach(assertBlobId);
-  const options = planOptionsOf(spec);
-  const key = jobKeyOf(spec, options);
-  // Follow the job's pushes from the start: peers may finish a step before this node has prepared.
-  deps.hints.follow(key);
-  try {
-    return await deps.jobs.acquire(key, (k) => loadJob(deps, k, spec, usage));
-  } catch (e) {
-    if (!deps.jobs.has(key)) deps.hints.unfollow(key);
-    throw e;
-  }
-}
-
-/** The results in `refs`, by tile, checked against what each ref says it holds. */
-async function readResults(deps: ServiceDeps, refs: readonly ResultRef[], usage: CallUsage): Promise<TileResult[]> {
-  const batches = await Promise.all(
-    refs.map(async (ref) => {
-      assertBlobId(ref.blobId);
-      return { ref, bytes: await readBlob(deps, ref.blobId, usage, deps.pushWaitMs) };
-    }),
-  );
-  const byTile = new Map<number, TileResult>();
-  usage.time(() => {
-    for (const { ref, bytes } of batches) {
-      const results = decodeResultBatch(bytes);
-      const tiles = results.map((r) => r.tile);
-      if (tiles.length !== ref.tiles.length || tiles.some((t, i) => t !== ref.tiles[i])) {
-        throw new KernelError('BAD_DATA', `blob ${ref.blobId} holds tiles ${tiles.join(',')}, its ref says ${ref.tiles.join(',')}`);
-      }
-      for (const r of results) {
-        if (byTile.has(r.tile)) throw new KernelError('BAD_DATA', `tile ${r.tile} appears in two result blobs`);
-        byTile.set(r.tile, r);
-      }
-    }
-  });
-  const out = [...byTile.values()].sort((a, b) => a.tile - b.tile);
-  const first = out[0];
-  if (first && out.some((r) => r.level !== first.level || r.iteration !== first.iteration)) {
-    throw new KernelError('BAD_DATA', 'the results given are of more than one step');
-  }
-  return out;
-}
-
-function levelOf(job: PreparedJob, level: number): LevelStatic {
-  if (job.levels.length === 0) throw badStep('the job has no hole: there is nothing to step; call Finish');
-  const s = job.levels[level];
-  if (!s) throw badStep(`level ${level} does not exist: the job has levels 0..${job.levels.length - 1}`);
-  return s;
-}
-
-/** The state a step starts from, from the results of the step before it. */
-async function startState(deps: ServiceDeps, job: PreparedJob, req: StepRequest, mode: TileMode, usage: CallUsage): Promise<LevelState> {
+/** The state a step starts from, or null when the request's level has already converged. */
+async function startState(deps: ServiceDeps, job: PreparedJob, req: StepRequest, mode: TileMode, usage: CallUsage): Promise<LevelState | null> {
   const { levels, options } = job;
   const s = levelOf(job, req.level);
   const top = levels.length - 1;
-  let state: LevelState;
   if (req.previous.length === 0) {
     if (req.level !== top || req.iteration !== 0 || mode !== 'iterate') {
       throw badStep(`only the top level's first ITERATE step (level ${top}, iteration 0) starts without previous results`);
     }
-    state = usage.time(() => initTopLevel(s, options));
-  } else {
-    const results = await readResults(deps, req.previous, usage);
-    const { level: pl, iteration: pi } = results[0];
-    if (req.iteration > 0) {
-      if (pl !== req.level || pi !== req.iteration - 1) {
-        throw badStep(`step (level ${req.level}, iteration ${req.iteration}) starts from the results of (level ${req.level}, iteration ${req.iteration - 1}), got (level ${pl}, iteration ${pi})`);
-      }
-      state = usage.time(() => assemble(s, stateShell(pl, pi), results, options));
-    } else {
-      if (pl !== req.level + 1) throw badStep(`level ${req.level}'s first step starts from the last results of level ${req.level + 1}, got level ${pl}`);
-      const coarse = levels[pl];
-      state = usage.time(() => {
-        const coarseState = assemble(coarse, stateShell(pl, pi), results, options);
-        if (!converged(coarse, coarseState, options)) throw badStep(`level ${pl} has not converged after iteration ${pi}: it needs more steps before level ${req.level}`);
-        return initFromCoarser(s, coarse, coarseState, options);
-      });
+    return usage.time(() => initTopLevel(s, options));
+  }
+  const prev = await stateAfter(deps, job, req.previous, req.previousState, usage);
+  if (req.iteration > 0) {
+    if (prev.level !== req.level || prev.iteration !== req.iteration) {
+      throw badStep(`step (level ${req.level}, iteration ${req.iteration}) starts from the results of (level ${req.level}, iteration ${req.iteration - 1}); these give level ${prev.level} after ${prev.iteration} iterations`);
     }
-  }
-  const done = converged(s, state, options);
-  if (mode === 'iterate' && done) throw badStep(`level ${req.level} converged after ${state.iteration} iterations: its next step is ${req.level === 0 ? 'the VOTE step' : `level ${req.level - 1}'s first step`}`);
-  if (mode === 'vote') {
+    const done = converged(s, prev, options);
+    if (mode === 'iterate') return done ? null : prev;
     if (req.level !== 0) throw badStep('only level 0 has a VOTE step');
-    if (!done) throw badStep(`level 0 has not converged after ${state.iteration} iterations: ITERATE before the VOTE step`);
+    if (!done) throw badStep(`level 0 has not converged after ${prev.iteration} iterations: ITERATE before the VOTE step`);
+    return prev;
   }
-  return state;
-}
-
-/** Stores tile results in batches of about `batchBytes` as they arrive. */
-class ResultBatcher {
-  readonly #deps: ServiceDeps;
-  readonly #jobKey: string;
-  readonly #usage: CallUsage;
-  readonly #push: boolean;
-  #pending: TileResult[] = [];
-  #pendingBytes = 0;
-  readonly #stores: Promise<ResultRef>[] = [];
-
-  constructor(deps: ServiceDeps, jobKey: string, usage: CallUsage, push: boolean) {
-    this.#deps = deps;
-    this.#jobKey = jobKey;
-    this.#usage = usage;
-    this.#push = push;
-  }
-
-  add(r: TileResult): void {
-    this.#pending.push(r);
-    this.#pendingBytes += r.values.byteLength + r.nnf.byteLength + r.dist.byteLength;
-    if (this.#pendingBytes >= this.#deps.batchBytes) this.flush();
-  }
-
-  flush(): void {
-    if (this.#pending.length === 0) return;
-    const batch = this.#pending.sort((a, b) => a.tile - b.tile);
-    this.#pending = [];
-    this.#pendingBytes = 0;
-    const bytes = this.#usage.time(() => encodeResultBatch(batch));
-    // Push to peers first: they get the bytes while the store write is under way.
-    if (this.#push) this.#deps.hints.publish(this.#jobKey, blobIdOf(bytes), bytes);
-    const tiles = batch.map((r) => r.tile);
-    this.#stores.push(
-      this.#deps.cache.put(bytes).then((ref) => {
-        this.#usage.bytesWritten += bytes.length;
-        return { blobId: ref.id, size: ref.size, tiles };
-      }),
-    );
-  }
-
-  /** Every batch stored; refs in tile order. */
-  async done(): Promise<ResultRef[]> {
-    this.flush();
-    const refs = await Promise.all(this.#stores);
-    return refs.sort((a, b) => a.tiles[0] - b.tiles[0]);
-  }
-
-  /** Waits for stores already started (after a failure), ignoring their errors. */
-  async settle(): Promise<void> {
-    await Promise.allSettled(this.#stores);
-  }
-}
-
-/**
- * Runs `tiles` of one step. `refs` settles when every batch is stored: a call that goes on to
- * the next step (continue mode) needs only `results` and awaits the stores at the end.
- */
-async function runTiles(
-  deps: ServiceDeps,
-  job: PreparedJob,
-  level: number,
-  state: LevelState,
-  tiles: readonly number[],
-  mode: TileMode,
-  usage: CallUsage,
-  push: boolean,
-): Promise<{ results: TileResult[]; refs: Promise<ResultRef[]>; changed: number; tileMs: Record<number, number> }> {
-  // On shared memory, every worker reads the state without a copy.
-  const stateId = deps.pool.addState(usage.time(() => shareState(state)));
-  const batcher = new ResultBatcher(deps, job.key, usage, push);
-  const results = new Array<TileResult>(tiles.length);
-  const tileMs: Record<number, number> = {};
-  let changed = 0;
-  let remaining = tiles.length;
-  try {
-    await Promise.all(
-      tiles.map(async (tile, i) => {
-        const { result, ms } = await deps.pool.tile(job.key, stateId, level, tile, mode);
-        usage.kernelMs += ms;
-        tileMs[tile] = Math.round(ms * 100) / 100;
-        changed += result.changed;
-        results[i] = result;
-        batcher.add(result);
-        // When only the last tiles are still running, store what is pending now, so the batch
-        // left to store after them (on the call's critical path) is small.
-        if (--remaining > 0 && remaining <= deps.pool.size) batcher.flush();
-      }),
-    );
-  } catch (e) {
-    await batcher.settle();
-    throw e;
-  } finally {
-    deps.pool.dropState(stateId);
-  }
-  const refs = batcher.done();
-  refs.catch(() => undefined); // observed by the caller; never an unhandled rejection
-  return { results, refs, changed, tileMs };
-}
-
-function shareState(state: LevelState): LevelState {
-  return { ...state, values: toShared(state.values, true), nnf: toShared(state.nnf, true), dist: toShared(state.dist, true) };
+  if (prev.level !== req.level + 1) throw badStep(`level ${req.level}'s first step starts from the last results of level ${req.level + 1}, got level ${prev.level}`);
+  const coarse = levels[prev.level];
+  if (!converged(coarse, prev, options)) throw badStep(`level ${prev.level} has not converged after ${prev.iteration} iterations: it needs more steps before level ${req.level}`);
+  if (mode !== 'iterate') throw badStep(`level ${req.level}'s first step is an ITERATE step`);
+  return usage.time(() => initFromCoarser(s, coarse, prev, options));
 }
 
 function checkTiles(s: LevelStatic, tiles: readonly number[]): number[] {
@@ -318,7 +107,7 @@ export async function prepareCall(deps: ServiceDeps, req: PrepareRequest): Promi
         height: s.height,
         holeCount: s.holePixels.length,
         targetCount: s.targetPixels.length,
-        sourceCount: s.sourcePixels.length,
+        sourceCount: s.sourceCount,
         tileCount: s.tiles.length >> 2,
         tileTargets,
       };
@@ -355,7 +144,9 @@ export async function stepCall(deps: ServiceDeps, req: StepRequest, control: Cal
       if (tiles.length !== s.tiles.length >> 2) throw badRequest('continue_through_level needs every tile of the level (leave tiles empty)');
       if (through > req.level) throw badRequest(`continue_through_level ${through} is above the starting level ${req.level}`);
     }
-    let state = await startState(deps, job, req, mode, usage);
+    const start = await startState(deps, job, req, mode, usage);
+    if (!start) return { reports: [], usage: usage.toWire(deps.nodeId), levelConverged: true };
+    let state = start;
     const tStarted = performance.now();
     let tTiles = tStarted;
     const reports: StepReport[] = [];
@@ -364,12 +155,13 @@ export async function stepCall(deps: ServiceDeps, req: StepRequest, control: Cal
       // Continue mode pushes only its last step's results (below): nobody else reads the others.
       const run = await runTiles(deps, job, s.level, state, tiles, mode, usage, req.pushResults && through === undefined);
       tTiles = performance.now();
-      const report: StepReport = { level: s.level, iteration: state.iteration, mode: modeToWire(mode), changed: run.changed, results: [], converged: false, tileMs: run.tileMs };
+      const report: StepReport = { level: s.level, iteration: state.iteration, mode: modeToWire(mode), changed: run.changed, results: [], converged: false, tileMs: run.tileMs, startState: Buffer.from(encodeHeader(state)) };
       stores.push(run.refs.then((refs) => (report.results = refs)));
       reports.push(report);
       if (through === undefined) break;
-      const prev = s;
-      state = usage.time(() => assemble(prev, state, run.results, options));
+      const level = s;
+      const from = state;
+      state = usage.time(() => assemble(level, from, run.results, options));
       report.converged = converged(s, state, options);
       if (control.cancelled()) throw new CodedError('CANCELLED', 'the caller cancelled the call');
       if (!report.converged) continue;
@@ -388,20 +180,35 @@ export async function stepCall(deps: ServiceDeps, req: StepRequest, control: Cal
         if (bytes) deps.hints.publish(job.key, ref.blobId, bytes);
       }
     }
-    const tEnd = performance.now();
     deps.log.debug(
-      { level: req.level, iteration: req.iteration, tiles: req.tiles.length, acquireMs: ms(tAcquired - t0), startMs: ms(tStarted - tAcquired), tilesMs: ms(tTiles - tStarted), storeMs: ms(tEnd - tTiles), kernelMs: ms(usage.kernelMs) },
+      { level: req.level, iteration: req.iteration, steps: reports.length, tiles: req.tiles.length, acquireMs: round(tAcquired - t0), startMs: round(tStarted - tAcquired), tilesMs: round(tTiles - tStarted), storeMs: round(performance.now() - tTiles), kernelMs: round(usage.kernelMs) },
       'step timings',
     );
-    return { reports, usage: usage.toWire(deps.nodeId) };
+    return { reports, usage: usage.toWire(deps.nodeId), levelConverged: false };
   } finally {
     acquired.release();
   }
 }
 
-async function storeOutput(deps: ServiceDeps, bytes: Uint8Array, usage: CallUsage): Promise<BlobRef> {
-  const ref = await deps.cache.put(bytes, false);
-  usage.bytesWritten += bytes.length;
+/** The hole values of a complete step (ITERATE or VOTE) from its results and start-state header. */
+async function stepValues(deps: ServiceDeps, job: PreparedJob, refs: readonly ResultRef[], headerBytes: Uint8Array, usage: CallUsage): Promise<{ s: LevelStatic; values: Float32Array; vote: boolean }> {
+  if (refs.length === 0) throw badRequest('give the results of a complete step');
+  if (headerBytes.length === 0) throw badRequest('give the step\'s start_state with its results');
+  const results = await readResults(deps, refs, usage);
+  const { level, iteration } = results[0];
+  const s = levelOf(job, level);
+  const header = decodeHeader(headerBytes, level, iteration);
+  const values = usage.time(() => assembleValues(s, header, results));
+  return { s, values, vote: results.every((r) => r.nnf.length === 0) };
+}
+
+async function storeImage(deps: ServiceDeps, image: RgbaImage, format: NonNullable<ReturnType<typeof formatFromWire>>, usage: CallUsage): Promise<BlobRef> {
+  const t0 = performance.now();
+  const encoded = await encodeImage(image, format);
+  usage.kernelMs += performance.now() - t0;
+  // Outputs are not read back by nodes: not kept in the cache.
+  const ref = await deps.cache.put(encoded, false);
+  usage.bytesWritten += encoded.length;
   return ref;
 }
 
@@ -409,20 +216,13 @@ export async function previewCall(deps: ServiceDeps, req: PreviewRequest): Promi
   const usage = new CallUsage();
   const format = formatFromWire(req.format);
   if (!format) throw badRequest('unknown image format');
-  if (req.results.length === 0) throw badRequest('a preview needs the results of a complete step');
   const acquired = await acquireJob(deps, req.job, usage);
   try {
     const { job } = acquired;
-    const results = await readResults(deps, req.results, usage);
-    const { level, iteration } = results[0];
-    const s = levelOf(job, level);
-    const values = usage.time(() => assembleValues(s, stateShell(level, iteration), results));
-    const { image, ms } = await deps.pool.preview(job.key, level, values);
+    const { s, values } = await stepValues(deps, job, req.results, req.state, usage);
+    const { image, ms } = await deps.pool.preview(job.key, s.level, values);
     usage.kernelMs += ms;
-    const t0 = performance.now();
-    const encoded = await encodeImage(image, format);
-    usage.kernelMs += performance.now() - t0;
-    return { preview: await storeOutput(deps, encoded, usage), usage: usage.toWire(deps.nodeId) };
+    return { preview: await storeImage(deps, image, format, usage), usage: usage.toWire(deps.nodeId) };
   } finally {
     acquired.release();
   }
@@ -435,22 +235,17 @@ export async function finishCall(deps: ServiceDeps, req: FinishRequest): Promise
   const acquired = await acquireJob(deps, req.job, usage);
   try {
     const { job } = acquired;
-    let out;
+    let out: RgbaImage;
     if (job.levels.length === 0) {
       if (req.votes.length > 0) throw badStep('the job has no hole: Finish takes no votes');
       out = { width: job.image.width, height: job.image.height, data: Uint8Array.from(job.image.data) };
     } else {
-      if (req.votes.length === 0) throw badStep('Finish needs the results of level 0\'s VOTE step');
-      const results = await readResults(deps, req.votes, usage);
-      const { level, iteration } = results[0];
-      if (level !== 0 || results.some((r) => r.nnf.length > 0)) throw badStep('Finish takes the results of level 0\'s VOTE step');
-      const s0 = job.levels[0];
-      out = usage.time(() => finish(job.image, s0, assembleValues(s0, stateShell(0, iteration), results)));
+      if (req.votes.length === 0) throw badStep("Finish needs the results of level 0's VOTE step");
+      const { s, values, vote } = await stepValues(deps, job, req.votes, req.state, usage);
+      if (s.level !== 0 || !vote) throw badStep("Finish takes the results of level 0's VOTE step");
+      out = usage.time(() => finish(job.image, s, values));
     }
-    const t0 = performance.now();
-    const encoded = await encodeImage(out, format);
-    usage.kernelMs += performance.now() - t0;
-    return { result: await storeOutput(deps, encoded, usage), usage: usage.toWire(deps.nodeId) };
+    return { result: await storeImage(deps, out, format, usage), usage: usage.toWire(deps.nodeId) };
   } finally {
     acquired.release();
   }

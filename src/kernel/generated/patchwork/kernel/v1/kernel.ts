@@ -28,8 +28,9 @@ import {
  * A fill, as the remote driver and the inpaint orchestration run it:
  *   Prepare on every node that takes part (each builds the pyramid itself: recomputing it is
  *   cheaper than shipping it), then for each level from the top: Step(ITERATE) per shard of
- *   tiles until the level converges (the client sums `changed`), then for level 0 a
- *   Step(VOTE), then Finish. Preview renders any complete step off the critical path.
+ *   tiles, each starting from all results of the step before, until a node answers that the
+ *   level has converged; then level 0's Step(VOTE), then Finish. Small levels run all their
+ *   steps in one call. Preview renders any complete step off the critical path.
  * Every random choice is seeded from (seed, level, iteration, tile) and tiling depends only on
  * the image and the options, so results never depend on which node ran which tile.
  */
@@ -181,6 +182,11 @@ export interface StepRequest {
    * In continue mode only the last step's results are pushed.
    */
   pushResults: boolean;
+  /**
+   * The start_state of the step before this one (from its report): with `previous`, it gives
+   * this step's starting state exactly. Empty for the top level's first step.
+   */
+  previousState: Buffer;
 }
 
 /** One step run by a Step call. */
@@ -198,6 +204,11 @@ export interface StepReport {
    * the next iteration's shards by them.
    */
   tileMs: { [key: number]: number };
+  /**
+   * The state this step started from, without its arrays (the kernel's level-state encoding:
+   * iteration and other counters). Opaque to clients: they pass it on as previous_state.
+   */
+  startState: Buffer;
 }
 
 export interface StepReport_TileMsEntry {
@@ -206,8 +217,17 @@ export interface StepReport_TileMsEntry {
 }
 
 export interface StepResponse {
+  /** Empty when level_converged is set. */
   reports: StepReport[];
-  usage: Usage | undefined;
+  usage:
+    | Usage
+    | undefined;
+  /**
+   * No step was run: the state after the previous step ends its level (the kernel's convergence
+   * rule). Go on with the next level's first step, or level 0's VOTE step, with the same
+   * previous results and previous_state.
+   */
+  levelConverged: boolean;
 }
 
 export interface PreviewRequest {
@@ -217,6 +237,8 @@ export interface PreviewRequest {
   /** Results of every tile of one step (ITERATE or VOTE) of any level. */
   results: ResultRef[];
   format: ImageFormat;
+  /** That step's start_state. */
+  state: Buffer;
 }
 
 export interface PreviewResponse {
@@ -231,6 +253,8 @@ export interface FinishRequest {
   /** Results of every tile of level 0's VOTE step (empty when the job has no hole). */
   votes: ResultRef[];
   format: ImageFormat;
+  /** The VOTE step's start_state (empty when the job has no hole). */
+  state: Buffer;
 }
 
 export interface FinishResponse {
@@ -1152,6 +1176,7 @@ function createBaseStepRequest(): StepRequest {
     tiles: [],
     continueThroughLevel: undefined,
     pushResults: false,
+    previousState: Buffer.alloc(0),
   };
 }
 
@@ -1184,6 +1209,9 @@ export const StepRequest: MessageFns<StepRequest> = {
     }
     if (message.pushResults !== false) {
       writer.uint32(64).bool(message.pushResults);
+    }
+    if (message.previousState.length !== 0) {
+      writer.uint32(74).bytes(message.previousState);
     }
     return writer;
   },
@@ -1275,6 +1303,14 @@ export const StepRequest: MessageFns<StepRequest> = {
             message.pushResults = reader.bool();
             continue;
           }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.previousState = Buffer.from(reader.bytes());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1300,12 +1336,22 @@ export const StepRequest: MessageFns<StepRequest> = {
     message.tiles = object.tiles?.map((e) => e) || [];
     message.continueThroughLevel = object.continueThroughLevel ?? undefined;
     message.pushResults = object.pushResults ?? false;
+    message.previousState = object.previousState ?? Buffer.alloc(0);
     return message;
   },
 };
 
 function createBaseStepReport(): StepReport {
-  return { level: 0, iteration: 0, mode: 0, changed: 0, results: [], converged: false, tileMs: {} };
+  return {
+    level: 0,
+    iteration: 0,
+    mode: 0,
+    changed: 0,
+    results: [],
+    converged: false,
+    tileMs: {},
+    startState: Buffer.alloc(0),
+  };
 }
 
 export const StepReport: MessageFns<StepReport> = {
@@ -1331,6 +1377,9 @@ export const StepReport: MessageFns<StepReport> = {
     globalThis.Object.entries(message.tileMs).forEach(([key, value]: [string, number]) => {
       StepReport_TileMsEntry.encode({ key: key as any, value }, writer.uint32(58).fork()).join();
     });
+    if (message.startState.length !== 0) {
+      writer.uint32(66).bytes(message.startState);
+    }
     return writer;
   },
 
@@ -1406,6 +1455,14 @@ export const StepReport: MessageFns<StepReport> = {
             }
             continue;
           }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.startState = Buffer.from(reader.bytes());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1438,6 +1495,7 @@ export const StepReport: MessageFns<StepReport> = {
       },
       {},
     );
+    message.startState = object.startState ?? Buffer.alloc(0);
     return message;
   },
 };
@@ -1510,7 +1568,7 @@ export const StepReport_TileMsEntry: MessageFns<StepReport_TileMsEntry> = {
 };
 
 function createBaseStepResponse(): StepResponse {
-  return { reports: [], usage: undefined };
+  return { reports: [], usage: undefined, levelConverged: false };
 }
 
 export const StepResponse: MessageFns<StepResponse> = {
@@ -1520,6 +1578,9 @@ export const StepResponse: MessageFns<StepResponse> = {
     }
     if (message.usage !== undefined) {
       Usage.encode(message.usage, writer.uint32(18).fork()).join();
+    }
+    if (message.levelConverged !== false) {
+      writer.uint32(24).bool(message.levelConverged);
     }
     return writer;
   },
@@ -1553,6 +1614,14 @@ export const StepResponse: MessageFns<StepResponse> = {
             message.usage = Usage.decode(reader, reader.uint32());
             continue;
           }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.levelConverged = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1572,12 +1641,13 @@ export const StepResponse: MessageFns<StepResponse> = {
     const message = createBaseStepResponse();
     message.reports = object.reports?.map((e) => StepReport.fromPartial(e)) || [];
     message.usage = (object.usage !== undefined && object.usage !== null) ? Usage.fromPartial(object.usage) : undefined;
+    message.levelConverged = object.levelConverged ?? false;
     return message;
   },
 };
 
 function createBasePreviewRequest(): PreviewRequest {
-  return { job: undefined, results: [], format: 0 };
+  return { job: undefined, results: [], format: 0, state: Buffer.alloc(0) };
 }
 
 export const PreviewRequest: MessageFns<PreviewRequest> = {
@@ -1590,6 +1660,9 @@ export const PreviewRequest: MessageFns<PreviewRequest> = {
     }
     if (message.format !== 0) {
       writer.uint32(24).int32(message.format);
+    }
+    if (message.state.length !== 0) {
+      writer.uint32(34).bytes(message.state);
     }
     return writer;
   },
@@ -1631,6 +1704,14 @@ export const PreviewRequest: MessageFns<PreviewRequest> = {
             message.format = reader.int32() as any;
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.state = Buffer.from(reader.bytes());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1651,6 +1732,7 @@ export const PreviewRequest: MessageFns<PreviewRequest> = {
     message.job = (object.job !== undefined && object.job !== null) ? JobSpec.fromPartial(object.job) : undefined;
     message.results = object.results?.map((e) => ResultRef.fromPartial(e)) || [];
     message.format = object.format ?? 0;
+    message.state = object.state ?? Buffer.alloc(0);
     return message;
   },
 };
@@ -1725,7 +1807,7 @@ export const PreviewResponse: MessageFns<PreviewResponse> = {
 };
 
 function createBaseFinishRequest(): FinishRequest {
-  return { job: undefined, votes: [], format: 0 };
+  return { job: undefined, votes: [], format: 0, state: Buffer.alloc(0) };
 }
 
 export const FinishRequest: MessageFns<FinishRequest> = {
@@ -1738,6 +1820,9 @@ export const FinishRequest: MessageFns<FinishRequest> = {
     }
     if (message.format !== 0) {
       writer.uint32(24).int32(message.format);
+    }
+    if (message.state.length !== 0) {
+      writer.uint32(34).bytes(message.state);
     }
     return writer;
   },
@@ -1779,6 +1864,14 @@ export const FinishRequest: MessageFns<FinishRequest> = {
             message.format = reader.int32() as any;
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.state = Buffer.from(reader.bytes());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1799,6 +1892,7 @@ export const FinishRequest: MessageFns<FinishRequest> = {
     message.job = (object.job !== undefined && object.job !== null) ? JobSpec.fromPartial(object.job) : undefined;
     message.votes = object.votes?.map((e) => ResultRef.fromPartial(e)) || [];
     message.format = object.format ?? 0;
+    message.state = object.state ?? Buffer.alloc(0);
     return message;
   },
 };
