@@ -31,11 +31,17 @@ import { acquireJob, levelOf, readResults } from './job-inputs.ts';
 import type { PreparedJob } from './job-cache.ts';
 import { decodeHeader, encodeHeader } from './state-headers.ts';
 import { stateKey } from './state-cache.ts';
-import { runTiles } from './tile-runner.ts';
+import { runTiles, storeResults } from './tile-runner.ts';
 
 export type { CallControl, ServiceDeps } from './call-context.ts';
 
 const round = (x: number): number => Math.round(x * 10) / 10;
+
+/** A promise awaited later (Promise.all at the end of the call): never an unhandled rejection meanwhile. */
+function observed<T>(p: Promise<T>): Promise<T> {
+  p.catch(() => undefined);
+  return p;
+}
 
 /** The state after the step whose results are `refs` and whose start-state header is `headerBytes`. */
 async function stateAfter(deps: ServiceDeps, job: PreparedJob, refs: readonly ResultRef[], headerBytes: Uint8Array, usage: CallUsage): Promise<LevelState> {
@@ -151,12 +157,24 @@ export async function stepCall(deps: ServiceDeps, req: StepRequest, control: Cal
     let tTiles = tStarted;
     const reports: StepReport[] = [];
     const stores: Promise<unknown>[] = [];
-    for (;;) {
+    // Continue mode on a one-worker node: the worker runs the steps back to back by itself and
+    // hands each step's results over to be stored here meanwhile.
+    const inWorker = through !== undefined && deps.pool.size === 1;
+    if (inWorker) {
+      await deps.pool.runLevels(job.key, state, through, (step) => {
+        usage.kernelMs += step.ms;
+        const report: StepReport = { level: step.level, iteration: step.iteration, mode: modeToWire(mode), changed: step.changed, results: [], converged: step.converged, tileMs: step.tileMs, startState: Buffer.from(step.header) };
+        stores.push(observed(storeResults(deps, job.key, step.results, usage, false).then((refs) => (report.results = refs))));
+        reports.push(report);
+      });
+      tTiles = performance.now();
+    }
+    for (; !inWorker; ) {
       // Continue mode pushes only its last step's results (below): nobody else reads the others.
       const run = await runTiles(deps, job, s.level, state, tiles, mode, usage, req.pushResults && through === undefined);
       tTiles = performance.now();
       const report: StepReport = { level: s.level, iteration: state.iteration, mode: modeToWire(mode), changed: run.changed, results: [], converged: false, tileMs: run.tileMs, startState: Buffer.from(encodeHeader(state)) };
-      stores.push(run.refs.then((refs) => (report.results = refs)));
+      stores.push(observed(run.refs.then((refs) => (report.results = refs))));
       reports.push(report);
       if (through === undefined) break;
       const level = s;

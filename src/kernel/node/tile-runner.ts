@@ -63,6 +63,13 @@ class ResultBatcher {
   }
 }
 
+/** Stores the results of a step that ran elsewhere (a worker's continue run), in batches. */
+export function storeResults(deps: ServiceDeps, jobKey: string, results: readonly TileResult[], usage: CallUsage, push: boolean): Promise<ResultRef[]> {
+  const batcher = new ResultBatcher(deps, jobKey, usage, push);
+  for (const r of results) batcher.add(r);
+  return batcher.done();
+}
+
 function shareState(state: LevelState): LevelState {
   return { ...state, values: toShared(state.values, true), nnf: toShared(state.nnf, true), dist: toShared(state.dist, true) };
 }

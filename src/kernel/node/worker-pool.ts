@@ -7,7 +7,7 @@ import { KernelError, type KernelErrorCode } from '../errors.ts';
 import type { TileMode } from '../pool-protocol.ts';
 import type { Prepared } from '../prepare.ts';
 import type { LevelState, PlanOptions, RgbaImage, TileResult } from '../types.ts';
-import type { FromWorker, ToWorker, WorkerJob } from './worker-protocol.ts';
+import type { FromWorker, StepEvent, ToWorker, WorkerJob } from './worker-protocol.ts';
 
 /** Worker threads run TypeScript through tsx when the node does: register it, then load the worker. */
 function startWorker(): Worker {
@@ -26,6 +26,8 @@ interface Task {
   msg: TaskMessage;
   jobKey?: string;
   stateId?: number;
+  /** Intermediate messages of a long task ('levels'); the task ends with its final reply. */
+  onStep?: (step: StepEvent) => void;
   resolve: (reply: FromWorker) => void;
   reject: (e: Error) => void;
 }
@@ -105,6 +107,12 @@ export class WorkerPool {
     return { image: reply.image, ms: reply.ms };
   }
 
+  /** Runs every step from `state` on one worker until level `through` converges; `onStep` sees each. */
+  async runLevels(jobKey: string, state: LevelState, through: number, onStep: (step: StepEvent) => void): Promise<void> {
+    const reply = await this.#run({ msg: { type: 'levels', id: 0, jobKey, state, through }, jobKey, onStep });
+    if (reply.type !== 'levels') throw new Error(`worker answered ${reply.type} to levels`);
+  }
+
   async close(): Promise<void> {
     this.#closed = true;
     const err = new Error('worker pool closed');
@@ -163,6 +171,16 @@ export class WorkerPool {
       }
       const task = slot.inFlight.get(msg.id);
       if (!task) return;
+      if (msg.type === 'step') {
+        try {
+          task.onStep?.(msg.step);
+        } catch (e) {
+          // The task's owner failed on a step: it learns from the rejection; the worker runs on.
+          task.onStep = undefined;
+          task.reject(e as Error);
+        }
+        return;
+      }
       slot.inFlight.delete(msg.id);
       if (msg.type === 'error') task.reject(msg.code ? new KernelError(msg.code as KernelErrorCode, msg.message) : new Error(`kernel worker: ${msg.message}`));
       else task.resolve(msg);

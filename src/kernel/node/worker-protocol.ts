@@ -19,11 +19,29 @@ export type ToWorker =
   | { type: 'state'; stateId: number; state: LevelState }
   | { type: 'dropState'; stateId: number }
   | { type: 'tile'; id: number; jobKey: string; stateId: number; level: number; tile: number; mode: TileMode }
-  | { type: 'preview'; id: number; jobKey: string; level: number; values: Float32Array };
+  | { type: 'preview'; id: number; jobKey: string; level: number; values: Float32Array }
+  /** Every step from `state` on, level after level, until level `through` converges. */
+  | { type: 'levels'; id: number; jobKey: string; state: LevelState; through: number };
+
+/** One step of a 'levels' task. */
+export interface StepEvent {
+  level: number;
+  iteration: number;
+  /** Header of the state the step started from (state-headers.ts). */
+  header: Uint8Array;
+  results: TileResult[];
+  tileMs: Record<number, number>;
+  changed: number;
+  /** The level converged after this step. */
+  converged: boolean;
+  ms: number;
+}
 
 export type FromWorker =
   | { type: 'ready' }
   | { type: 'prepared'; id: number; prepared: Prepared; ms: number }
   | { type: 'tile'; id: number; result: TileResult; ms: number }
   | { type: 'preview'; id: number; image: RgbaImage; ms: number }
+  | { type: 'step'; id: number; step: StepEvent }
+  | { type: 'levels'; id: number }
   | { type: 'error'; id: number; message: string; code?: string };
