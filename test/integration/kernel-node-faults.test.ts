@@ -131,3 +131,30 @@ test('SIGTERM drains: the call in flight finishes, new calls are refused, the re
     await c.close();
   }
 });
+
+test('a call can be cancelled, and one that runs out of time fails with KERNEL_DEADLINE', { timeout: 120_000 }, async () => {
+  const c = await startTestCluster(1);
+  try {
+    const job = await c.job('cancel', image, mask, slow);
+    const req = await wholePyramid(c, job);
+    const controller = new AbortController();
+    const t0 = Date.now();
+    const cancelledCall = c.cluster.step(req, { placementKey: job.jobId, signal: controller.signal });
+    setTimeout(() => controller.abort(), 150);
+    await assert.rejects(cancelledCall, (e: unknown) => e instanceof CodedError && e.code === 'CANCELLED' && !e.retryable);
+    assert.ok(Date.now() - t0 < 1_500, 'cancelling does not wait for the node');
+    // The node stops the abandoned work at its next step instead of running the whole pyramid.
+    const [node] = c.nodes;
+    await waitUntil('the node drops the cancelled call', async () => (await inFlight(node)) === 0, 2_500);
+    assert.ok(metricValue(await node.metrics(), 'patchwork_kernel_calls_total', { method: 'Step', code: 'OK' }) === 0, 'the cancelled call did not run to the end');
+    await assert.rejects(
+      c.cluster.step(req, { placementKey: job.jobId, deadline: Date.now() + 200 }),
+      (e: unknown) => e instanceof CodedError && e.code === 'KERNEL_DEADLINE',
+    );
+    // The node is fine and finishes work afterwards.
+    const done = await c.cluster.step(req, { placementKey: job.jobId });
+    assert.equal(done.response.reports[done.response.reports.length - 1].level, 0);
+  } finally {
+    await c.close();
+  }
+});

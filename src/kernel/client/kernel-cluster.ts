@@ -40,8 +40,13 @@ export interface CallOptions {
   placementKey: string;
   /** Preferred position in the job's ranking (the shard index); default 0. */
   rank?: number;
+  /** Deadline of each attempt (default: the cluster's). */
   deadlineMs?: number;
+  /** Absolute deadline (ms since the epoch) of the whole call, retries included. */
+  deadline?: number;
   attempts?: number;
+  /** Cancels the call (in flight and between retries): it fails with CANCELLED. */
+  signal?: AbortSignal;
 }
 
 export interface CallResult<Res> {
@@ -51,7 +56,20 @@ export interface CallResult<Res> {
   attempts: number;
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+/** Sleeps `ms`, or less when `signal` aborts. */
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
+
+const cancelled = (): CodedError => new CodedError('CANCELLED', 'the kernel call was cancelled by its caller');
 
 export class KernelCluster {
   readonly nodes: NodeSet;
@@ -68,6 +86,15 @@ export class KernelCluster {
 
   private constructor(nodes: NodeSet, names: PatchworkNames, opts: KernelClusterOptions) {
     this.nodes = nodes;
+    // Channels to nodes that left the bucket are closed.
+    nodes.onChange(() => {
+      for (const [id, c] of this.#clients) {
+        if (!nodes.get(id)) {
+          c.close();
+          this.#clients.delete(id);
+        }
+      }
+    });
     this.names = names;
     this.#tls = opts.tls ?? {};
     this.#deadlineMs = opts.deadlineMs ?? 300_000;
@@ -127,10 +154,15 @@ export class KernelCluster {
 
   async call<M extends KernelMethod>(method: M, request: KernelMethods[M][0], opts: CallOptions): Promise<CallResult<KernelMethods[M][1]>> {
     const attempts = opts.attempts ?? this.#attempts;
-    const deadlineMs = opts.deadlineMs ?? this.#deadlineMs;
     const tried = new Set<string>();
     let last: CodedError | null = null;
     for (let attempt = 1; attempt <= attempts; attempt++) {
+      if (opts.signal?.aborted) throw cancelled();
+      const left = (opts.deadline ?? Infinity) - Date.now();
+      if (left <= 0) {
+        throw new CodedError('KERNEL_DEADLINE', `kernel ${method} ran out of time after ${attempt - 1} attempts${last ? `: ${last.message}` : ''}`, { retryable: true, cause: last ?? undefined });
+      }
+      const deadlineMs = Math.min(opts.deadlineMs ?? this.#deadlineMs, left);
       let choice = this.#choose(opts, tried);
       if (!choice) {
         await this.nodes.waitFor((ns) => ns.length > 0, this.#noNodeWaitMs).catch(() => undefined);
@@ -144,15 +176,17 @@ export class KernelCluster {
       if (!fresh) {
         // Every live node failed this call already: give them time.
         const cap = Math.min(this.#backoff.max, this.#backoff.base * 2 ** (attempt - 1));
-        await sleep(cap / 2 + Math.random() * (cap / 2));
+        await sleep(cap / 2 + Math.random() * (cap / 2), opts.signal);
+        if (opts.signal?.aborted) throw cancelled();
       }
       this.#inFlight.set(node.id, this.inFlight(node.id) + 1);
       try {
-        const response = await this.#client(node).call(method, request, deadlineMs);
+        const response = await this.#client(node).call(method, request, deadlineMs, opts.signal);
         return { response, node: node.id, attempts: attempt };
       } catch (e) {
         const err = e instanceof CodedError ? e : new CodedError('KERNEL_INTERNAL', String(e), { retryable: true, cause: e });
         last = err;
+        if (opts.signal?.aborted) throw cancelled();
         if (!err.retryable) throw err;
         tried.add(node.id);
         if (err.code === 'KERNEL_UNAVAILABLE' || err.code === 'KERNEL_DRAINING') this.nodes.suspect(node.id);

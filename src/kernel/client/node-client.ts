@@ -25,7 +25,7 @@ export interface KernelMethods {
 
 export type KernelMethod = keyof KernelMethods;
 
-type Unary<Req, Res> = (req: Req, md: Metadata, opts: { deadline: Date }, cb: (err: ServiceError | null, res?: Res) => void) => unknown;
+type Unary<Req, Res> = (req: Req, md: Metadata, opts: { deadline: Date }, cb: (err: ServiceError | null, res?: Res) => void) => { cancel(): void };
 
 export class NodeClient {
   readonly id: string;
@@ -38,13 +38,18 @@ export class NodeClient {
     this.#client = new KernelServiceClient(address, creds, channelOptions(tlsServerName));
   }
 
-  call<M extends KernelMethod>(method: M, request: KernelMethods[M][0], deadlineMs: number): Promise<KernelMethods[M][1]> {
+  /** One call with a deadline; `signal` cancels it (the call then fails with CANCELLED). */
+  call<M extends KernelMethod>(method: M, request: KernelMethods[M][0], deadlineMs: number, signal?: AbortSignal): Promise<KernelMethods[M][1]> {
     const fn = this.#client[method] as unknown as Unary<KernelMethods[M][0], KernelMethods[M][1]>;
     return new Promise((resolve, reject) => {
-      fn.call(this.#client, request, new Metadata(), { deadline: new Date(Date.now() + deadlineMs) }, (err, res) => {
+      const onAbort = (): void => call.cancel();
+      const call = fn.call(this.#client, request, new Metadata(), { deadline: new Date(Date.now() + deadlineMs) }, (err, res) => {
+        signal?.removeEventListener('abort', onAbort);
         if (err) reject(fromServiceError(err, this.id));
         else resolve(res!);
       });
+      if (signal?.aborted) call.cancel();
+      else signal?.addEventListener('abort', onAbort, { once: true });
     });
   }
 

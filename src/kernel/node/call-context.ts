@@ -22,9 +22,9 @@ export interface ServiceDeps {
   pushWaitMs: number;
 }
 
-/** Lets a long call stop between steps when its caller gave up. */
+/** Aborted when the caller gives up (cancels, or its deadline passes): queued work is dropped. */
 export interface CallControl {
-  cancelled(): boolean;
+  signal: AbortSignal;
 }
 
 export const badRequest = (message: string): CodedError => new CodedError(NodeErrorCode.badRequest, message);

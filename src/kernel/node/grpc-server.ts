@@ -56,7 +56,11 @@ export function kernelServiceImpl(deps: ServiceDeps, admission: Admission, metri
 
   return {
     prepare: unary('Prepare', (req) => prepareCall(deps, req)),
-    step: unary('Step', (req, call) => stepCall(deps, req, { cancelled: () => call.cancelled })),
+    step: unary('Step', (req, call) => {
+      const abort = new AbortController();
+      call.on('cancelled', () => abort.abort());
+      return stepCall(deps, req, { signal: abort.signal });
+    }),
     preview: unary('Preview', (req) => previewCall(deps, req)),
     finish: unary('Finish', (req) => finishCall(deps, req)),
   };

@@ -166,12 +166,12 @@ export async function stepCall(deps: ServiceDeps, req: StepRequest, control: Cal
         const report: StepReport = { level: step.level, iteration: step.iteration, mode: modeToWire(mode), changed: step.changed, results: [], converged: step.converged, tileMs: step.tileMs, startState: Buffer.from(step.header) };
         stores.push(observed(storeResults(deps, job.key, step.results, usage, false).then((refs) => (report.results = refs))));
         reports.push(report);
-      });
+      }, control.signal);
       tTiles = performance.now();
     }
     for (; !inWorker; ) {
       // Continue mode pushes only its last step's results (below): nobody else reads the others.
-      const run = await runTiles(deps, job, s.level, state, tiles, mode, usage, req.pushResults && through === undefined);
+      const run = await runTiles(deps, job, s.level, state, tiles, mode, usage, req.pushResults && through === undefined, control.signal);
       tTiles = performance.now();
       const report: StepReport = { level: s.level, iteration: state.iteration, mode: modeToWire(mode), changed: run.changed, results: [], converged: false, tileMs: run.tileMs, startState: Buffer.from(encodeHeader(state)) };
       stores.push(observed(run.refs.then((refs) => (report.results = refs))));
@@ -181,7 +181,7 @@ export async function stepCall(deps: ServiceDeps, req: StepRequest, control: Cal
       const from = state;
       state = usage.time(() => assemble(level, from, run.results, options));
       report.converged = converged(s, state, options);
-      if (control.cancelled()) throw new CodedError('CANCELLED', 'the caller cancelled the call');
+      if (control.signal.aborted) throw new CodedError('CANCELLED', 'the caller cancelled the call');
       if (!report.converged) continue;
       if (s.level === through) break;
       const coarse = s;

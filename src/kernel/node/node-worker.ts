@@ -80,6 +80,8 @@ port.on('message', (msg: ToWorker) => {
           const step: StepEvent = { level: s.level, iteration: state.iteration, header, results, tileMs, changed, converged: done, ms: performance.now() - t0 };
           const transfer = results.flatMap((r) => [r.values.buffer, r.nnf.buffer, r.dist.buffer]) as ArrayBuffer[];
           port.postMessage({ type: 'step', id, step } satisfies FromWorker, [header.buffer as ArrayBuffer, ...transfer]);
+          // The caller gave up: stop between steps (the main thread sets the shared flag).
+          if (Atomics.load(msg.stop, 0) !== 0) throw new Error('cancelled by the caller');
           if (!done) {
             state = next;
             continue;

@@ -87,7 +87,7 @@ export interface TileRun {
  * Runs `tiles` of one step from `state`. A call that goes on to the next step (continue mode)
  * needs only `results` and awaits `refs` at the end, so stores never hold up computing.
  */
-export async function runTiles(deps: ServiceDeps, job: PreparedJob, level: number, state: LevelState, tiles: readonly number[], mode: TileMode, usage: CallUsage, push: boolean): Promise<TileRun> {
+export async function runTiles(deps: ServiceDeps, job: PreparedJob, level: number, state: LevelState, tiles: readonly number[], mode: TileMode, usage: CallUsage, push: boolean, signal?: AbortSignal): Promise<TileRun> {
   // On shared memory, every worker reads the state without a copy.
   const stateId = deps.pool.addState(usage.time(() => shareState(state)));
   const batcher = new ResultBatcher(deps, job.key, usage, push);
@@ -98,7 +98,7 @@ export async function runTiles(deps: ServiceDeps, job: PreparedJob, level: numbe
   try {
     await Promise.all(
       tiles.map(async (tile, i) => {
-        const { result, ms } = await deps.pool.tile(job.key, stateId, level, tile, mode);
+        const { result, ms } = await deps.pool.tile(job.key, stateId, level, tile, mode, signal);
         usage.kernelMs += ms;
         tileMs[tile] = Math.round(ms * 100) / 100;
         changed += result.changed;

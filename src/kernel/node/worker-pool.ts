@@ -3,6 +3,7 @@
 // the main thread is busy with I/O. Jobs and level states are installed in a worker lazily,
 // just before its first task that needs them; a worker that dies is replaced and its tasks fail.
 import { Worker } from 'node:worker_threads';
+import { CodedError } from '../../common/errors.ts';
 import { KernelError, type KernelErrorCode } from '../errors.ts';
 import type { TileMode } from '../pool-protocol.ts';
 import type { Prepared } from '../prepare.ts';
@@ -28,6 +29,8 @@ interface Task {
   stateId?: number;
   /** Intermediate messages of a long task ('levels'); the task ends with its final reply. */
   onStep?: (step: StepEvent) => void;
+  /** A queued task whose signal has aborted is dropped instead of run. */
+  signal?: AbortSignal;
   resolve: (reply: FromWorker) => void;
   reject: (e: Error) => void;
 }
@@ -95,8 +98,8 @@ export class WorkerPool {
     return { prepared: reply.prepared, ms: reply.ms };
   }
 
-  async tile(jobKey: string, stateId: number, level: number, tile: number, mode: TileMode): Promise<{ result: TileResult; ms: number }> {
-    const reply = await this.#run({ msg: { type: 'tile', id: 0, jobKey, stateId, level, tile, mode }, jobKey, stateId });
+  async tile(jobKey: string, stateId: number, level: number, tile: number, mode: TileMode, signal?: AbortSignal): Promise<{ result: TileResult; ms: number }> {
+    const reply = await this.#run({ msg: { type: 'tile', id: 0, jobKey, stateId, level, tile, mode }, jobKey, stateId, signal });
     if (reply.type !== 'tile') throw new Error(`worker answered ${reply.type} to tile`);
     return { result: reply.result, ms: reply.ms };
   }
@@ -108,8 +111,11 @@ export class WorkerPool {
   }
 
   /** Runs every step from `state` on one worker until level `through` converges; `onStep` sees each. */
-  async runLevels(jobKey: string, state: LevelState, through: number, onStep: (step: StepEvent) => void): Promise<void> {
-    const reply = await this.#run({ msg: { type: 'levels', id: 0, jobKey, state, through }, jobKey, onStep });
+  async runLevels(jobKey: string, state: LevelState, through: number, onStep: (step: StepEvent) => void, signal?: AbortSignal): Promise<void> {
+    const stop = new Int32Array(new SharedArrayBuffer(4));
+    const onAbort = (): void => void Atomics.store(stop, 0, 1);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    const reply = await this.#run({ msg: { type: 'levels', id: 0, jobKey, state, through, stop }, jobKey, onStep, signal }).finally(() => signal?.removeEventListener('abort', onAbort));
     if (reply.type !== 'levels') throw new Error(`worker answered ${reply.type} to levels`);
   }
 
@@ -137,6 +143,10 @@ export class WorkerPool {
     for (const slot of this.#slots) {
       while (slot.ready && slot.inFlight.size < DEPTH && this.#queue.length > 0) {
         const task = this.#queue.shift()!;
+        if (task.signal?.aborted) {
+          task.reject(new CodedError('CANCELLED', 'the caller gave up before this task ran'));
+          continue;
+        }
         try {
           if (task.jobKey && !slot.jobs.has(task.jobKey)) {
             const job = this.#jobs.get(task.jobKey);

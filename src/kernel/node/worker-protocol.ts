@@ -21,7 +21,7 @@ export type ToWorker =
   | { type: 'tile'; id: number; jobKey: string; stateId: number; level: number; tile: number; mode: TileMode }
   | { type: 'preview'; id: number; jobKey: string; level: number; values: Float32Array }
   /** Every step from `state` on, level after level, until level `through` converges. */
-  | { type: 'levels'; id: number; jobKey: string; state: LevelState; through: number };
+  | { type: 'levels'; id: number; jobKey: string; state: LevelState; through: number; stop: Int32Array };
 
 /** One step of a 'levels' task. */
 export interface StepEvent {
