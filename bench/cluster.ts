@@ -12,7 +12,9 @@
 // per repetition, so no node ever finds a previous repetition's job or results in a cache), in a
 // rotating order; the figures are medians over repetitions, the spread is min..max of the
 // per-repetition ratios. Every run's PNG must be byte-identical to the in-process one.
-// Options: --reps N (default 5), PATCHWORK_SHARED (where images/ is; default ../shared).
+// Options: --reps N (default 5); --min-shard-targets N, --solo-max-targets N, --chunks-per-node N
+// (the remote driver's placement settings, for tuning); PATCHWORK_SHARED (where images/ is;
+// default ../shared).
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,8 +28,15 @@ import { startNatsServer } from '../test/support/nats-server.ts';
 import { spawnKernelNode, type KernelNodeProcess } from '../test/support/kernel-node.ts';
 
 const root = resolve(fileURLToPath(import.meta.url), '../..');
-const repsArg = process.argv.indexOf('--reps');
-const reps = repsArg > 0 ? Number(process.argv[repsArg + 1]) : 5;
+function numberArg(name: string): number | undefined {
+  const i = process.argv.indexOf(name);
+  return i > 0 ? Number(process.argv[i + 1]) : undefined;
+}
+const reps = numberArg('--reps') ?? 5;
+// Placement thresholds of the remote driver (defaults: REMOTE_FILL_DEFAULTS), for tuning.
+const minShardTargets = numberArg('--min-shard-targets');
+const soloMaxTargets = numberArg('--solo-max-targets');
+const chunksPerNode = numberArg('--chunks-per-node');
 
 function sharedImages(): string {
   const dir = resolve(process.env.PATCHWORK_SHARED ?? resolve(root, '../shared'), 'images');
@@ -94,7 +103,7 @@ async function main(): Promise<void> {
       const job: JobSpec = { jobId: `bench-${rep}-${maxNodes}`, imageBlobId: image.id, maskBlobId: mask.id, donorBlobIds: [], options: optionsToWire({ seed }) };
       const c0 = clusterCpuMs();
       const t0 = performance.now();
-      const r = await inpaintRemote(cluster, job, { maxNodes });
+      const r = await inpaintRemote(cluster, job, { maxNodes, minShardTargets, soloMaxTargets, chunksPerNode });
       return { ms: performance.now() - t0, cpuMs: clusterCpuMs() - c0, id: r.result.id, calls: r.usage.calls };
     };
 

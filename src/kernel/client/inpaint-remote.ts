@@ -6,7 +6,8 @@
 //   small top levels: one Step that runs all their iterations on one node (continue mode);
 //   other levels: per iteration, one Step per shard of tiles (shard i on the job's i-th ranked
 //   node), each starting from every result of the step before and its start-state header,
-//   until the nodes answer that the level has converged (they decide, by the kernel's rule);
+//   until the nodes find the level converged (they decide, by the kernel's rule) and, asked to
+//   `advance`, run the next level's first step (or the VOTE step) in the same call;
 //   level 0: one VOTE step per shard, then Finish on the first node.
 import type { ImageFormat } from '../image-io.ts';
 import { formatToWire } from '../cluster/wire.ts';
@@ -37,6 +38,11 @@ export interface RemoteFillOptions {
   minShardTargets?: number;
   /** Unsplit levels up to this many target patches run all their iterations in one call (default 20000). */
   soloMaxTargets?: number;
+  /**
+   * Chunks of tiles per node and step (default 2): a node that finishes its chunk early takes
+   * the next one, so a node slowed by its neighbours holds a step up by one chunk at most.
+   */
+  chunksPerNode?: number;
   /** Result encoding (default png). */
   format?: ImageFormat;
   deadlineMs?: number;
@@ -63,7 +69,10 @@ export interface RemoteFillResult {
   stepsByNode: Record<string, number>;
 }
 
-export const REMOTE_FILL_DEFAULTS = { minShardTargets: 2_500, soloMaxTargets: 20_000 } as const;
+export const REMOTE_FILL_DEFAULTS = { minShardTargets: 2_500, soloMaxTargets: 20_000, chunksPerNode: 2 } as const;
+
+/** Calls each node has outstanding within a step: one running, one waiting there. */
+const CALLS_PER_NODE = 2;
 
 /** Per-tile work from the times nodes reported, falling back to target counts for tiles not timed. */
 function measuredWork(targets: readonly number[], responses: readonly StepResponse[]): number[] {
@@ -80,6 +89,7 @@ export async function inpaintRemote(cluster: KernelCluster, job: JobSpec, opts: 
   const placementKey = job.jobId;
   const minShardTargets = opts.minShardTargets ?? REMOTE_FILL_DEFAULTS.minShardTargets;
   const soloMaxTargets = opts.soloMaxTargets ?? REMOTE_FILL_DEFAULTS.soloMaxTargets;
+  const chunksPerNode = Math.max(1, opts.chunksPerNode ?? REMOTE_FILL_DEFAULTS.chunksPerNode);
   const format = formatToWire(opts.format ?? 'png');
   const usage: RemoteUsage = { kernelMs: 0, calls: 0, attempts: 0, blobBytesRead: 0, blobBytesWritten: 0, cacheHits: 0, cacheMisses: 0 };
   const nodes = new Set<string>();
@@ -126,6 +136,38 @@ export async function inpaintRemote(cluster: KernelCluster, job: JobSpec, opts: 
   let doneWork = 0;
   const shardsOf = (l: number): number => shardCount(levels[l].targetCount, levels[l].tileCount, width, minShardTargets);
   const solo = (l: number): boolean => shardsOf(l) === 1 && levels[l].targetCount <= soloMaxTargets;
+  /** A level's tiles in chunks: one per node when not split, else chunksPerNode per node. */
+  const chunksOf = (l: number, work: readonly number[] = levels[l].tileTargets): number[][] => {
+    const nodes = shardsOf(l);
+    return splitTiles(work, nodes === 1 ? 1 : Math.min(levels[l].tileCount, nodes * chunksPerNode));
+  };
+  /** Runs one step as `chunks` calls over `nodes` nodes, each node pulling the next chunk when free. */
+  const wave = async (nodes: number, chunks: number[][], request: (tiles: number[], chunk: number) => Omit<StepRequest, 'job'>): Promise<StepResponse[]> => {
+    const out = new Array<StepResponse>(chunks.length);
+    let nextChunk = 0;
+    let failed = false;
+    const loops: Promise<void>[] = [];
+    // Round robin first (chunk 0 to node 0, chunk 1 to node 1, ...), then whoever is free.
+    for (let d = 0; d < CALLS_PER_NODE; d++) {
+      for (let rank = 0; rank < nodes; rank++) {
+        loops.push(
+          (async () => {
+            while (!failed && nextChunk < chunks.length) {
+              const c = nextChunk++;
+              try {
+                out[c] = await step(request(chunks.length === 1 ? [] : chunks[c], c), rank);
+              } catch (e) {
+                failed = true;
+                throw e;
+              }
+            }
+          })(),
+        );
+      }
+    }
+    await Promise.all(loops);
+    return out;
+  };
   const progress = (level: number, iteration: number, changed: number, results: ResultRef[], state: Uint8Array): void => {
     if (!opts.onProgress) return;
     opts.onProgress({
@@ -144,15 +186,18 @@ export async function inpaintRemote(cluster: KernelCluster, job: JobSpec, opts: 
   // The step before the next one: its results and start-state header.
   let previous: ResultRef[] = [];
   let previousState: Uint8Array = new Uint8Array(0);
-  let iterations = 0; // of the level last run
-  let l = levels.length - 1;
-  while (l >= 0) {
-    if (solo(l)) {
-      let through = l;
+  const ITERATE = StepMode.STEP_MODE_ITERATE;
+  const VOTE = StepMode.STEP_MODE_VOTE;
+  let next = { level: levels.length - 1, iteration: 0, mode: ITERATE };
+  let chunks = chunksOf(next.level);
+  for (;;) {
+    const { level, iteration, mode } = next;
+    if (mode === ITERATE && iteration === 0 && solo(level)) {
+      let through = level;
       while (through > 0 && solo(through - 1)) through--;
       // Push the run's last results only when the next level is split over other nodes.
-      const pushResults = through > 0 && shardsOf(through - 1) > 1;
-      const r = await step({ level: l, iteration: 0, mode: StepMode.STEP_MODE_ITERATE, previous, previousState: Buffer.from(previousState), tiles: [], continueThroughLevel: through, pushResults }, 0);
+      const pushResults = shardsOf(Math.max(0, through - 1)) > 1;
+      const r = await step({ level, iteration: 0, mode, previous, previousState: Buffer.from(previousState), tiles: [], continueThroughLevel: through, pushResults, advance: false, nextTiles: [] }, 0);
       for (const report of r.reports) {
         progress(report.level, report.iteration + 1, report.changed, report.results, report.startState);
         if (report.converged) doneWork += work[report.level];
@@ -161,45 +206,55 @@ export async function inpaintRemote(cluster: KernelCluster, job: JobSpec, opts: 
       if (!last || last.level !== through || !last.converged) throw new Error(`kernel node stopped at level ${last?.level} iteration ${last?.iteration}, asked to go through level ${through}`);
       previous = last.results;
       previousState = last.startState;
-      iterations = last.iteration + 1;
-      l = through - 1;
+      next = through > 0 ? { level: through - 1, iteration: 0, mode: ITERATE } : { level: 0, iteration: last.iteration + 1, mode: VOTE };
+      chunks = chunksOf(next.level);
       continue;
     }
-    let shards = splitTiles(levels[l].tileTargets, shardsOf(l));
-    for (let iteration = 0; ; iteration++) {
-      const pushResults = shards.length > 1 || shardsOf(Math.max(0, l - 1)) > 1;
-      const responses = await Promise.all(
-        shards.map((tiles, rank) => step({ level: l, iteration, mode: StepMode.STEP_MODE_ITERATE, previous, previousState: Buffer.from(previousState), tiles: shards.length === 1 ? [] : tiles, pushResults }, rank)),
-      );
-      const convergedAnswers = responses.filter((r) => r.levelConverged).length;
-      if (convergedAnswers === responses.length) {
-        if (iteration === 0) throw new Error(`kernel nodes call level ${l} converged before its first step`);
-        iterations = iteration;
-        break;
-      }
-      if (convergedAnswers > 0) throw new Error(`kernel nodes disagree on whether level ${l} converged after ${iteration} iterations`);
-      previous = allResults(responses);
-      previousState = responses[0].reports[0].startState;
-      progress(
-        l,
-        iteration + 1,
-        responses.reduce((n, r) => n + r.reports[0].changed, 0),
-        previous,
-        previousState,
-      );
-      // Tile costs change little between iterations: balance the next one by what these took.
-      if (shards.length > 1) shards = splitTiles(measuredWork(levels[l].tileTargets, responses), shards.length);
+    const nodes = shardsOf(level);
+    // The step that follows if this level turns out to have converged: with as many chunks,
+    // the nodes are asked to go straight on to it (`advance`), saving a round trip.
+    const after = mode === VOTE ? null : level > 0 ? { level: level - 1, mode: ITERATE } : { level: 0, mode: VOTE };
+    const afterChunks = after && !(after.mode === ITERATE && solo(after.level)) ? chunksOf(after.level) : null;
+    const advance = mode === ITERATE && iteration > 0 && afterChunks !== null && afterChunks.length === chunks.length && shardsOf(after!.level) === nodes;
+    // Results other nodes start from are pushed to them; votes go to the first node (Finish).
+    const pushResults = nodes > 1 || (afterChunks !== null && after !== null && shardsOf(after.level) > 1);
+    const responses = await wave(nodes, chunks, (tiles, c) => ({
+      level,
+      iteration,
+      mode,
+      previous,
+      previousState: Buffer.from(previousState),
+      tiles,
+      pushResults,
+      advance,
+      nextTiles: advance && afterChunks!.length > 1 ? afterChunks![c] : [],
+    }));
+    const convergedAnswers = responses.filter((r) => r.levelConverged).length;
+    if (convergedAnswers === responses.length) {
+      // The level converged after the previous step; go on with the step after it.
+      doneWork += work[level];
+      next = after!.mode === VOTE ? { level: 0, iteration, mode: VOTE } : { level: after!.level, iteration: 0, mode: ITERATE };
+      chunks = afterChunks ?? chunksOf(next.level);
+      continue;
     }
-    doneWork += work[l];
-    l--;
+    if (convergedAnswers > 0) throw new Error(`kernel nodes disagree on whether level ${level} converged after ${iteration} iterations`);
+    const ran = responses[0].reports[0];
+    if (responses.some((r) => r.reports[0].level !== ran.level || r.reports[0].iteration !== ran.iteration || r.reports[0].mode !== ran.mode)) {
+      throw new Error(`kernel nodes ran different steps for level ${level} iteration ${iteration}`);
+    }
+    if (ran.level !== level || ran.mode !== mode) doneWork += work[level]; // they went on to the next step
+    if (ran.mode === VOTE) return finishWith(allResults(responses), ran.startState);
+    previous = allResults(responses);
+    previousState = ran.startState;
+    progress(
+      ran.level,
+      ran.iteration + 1,
+      responses.reduce((n, r) => n + r.reports[0].changed, 0),
+      previous,
+      previousState,
+    );
+    // Tile costs change little between iterations: balance the next one's chunks by what these took.
+    chunks = chunksOf(ran.level, measuredWork(levels[ran.level].tileTargets, responses));
+    next = { level: ran.level, iteration: ran.iteration + 1, mode: ITERATE };
   }
-
-  const voteShards = splitTiles(levels[0].tileTargets, shardsOf(0));
-  // Finish runs on the first node: only the other shards' votes need pushing there.
-  const votes = await Promise.all(
-    voteShards.map((tiles, rank) =>
-      step({ level: 0, iteration: iterations, mode: StepMode.STEP_MODE_VOTE, previous, previousState: Buffer.from(previousState), tiles: voteShards.length === 1 ? [] : tiles, pushResults: rank > 0 }, rank),
-    ),
-  );
-  return finishWith(allResults(votes), votes[0].reports[0].startState);
 }

@@ -47,20 +47,19 @@ function observed<T>(p: Promise<T>): Promise<T> {
 async function stateAfter(deps: ServiceDeps, job: PreparedJob, refs: readonly ResultRef[], headerBytes: Uint8Array, usage: CallUsage): Promise<LevelState> {
   if (headerBytes.length === 0) throw badRequest('previous results need their step\'s start_state (previous_state)');
   const { level } = decodeLevelState(headerBytes);
-  const key = stateKey(job.key, headerBytes, refs.map((r) => r.blobId));
-  const cached = deps.states.get(key);
-  if (cached) return cached;
   const s = levelOf(job, level);
-  const results = await readResults(deps, refs, usage);
-  const header = decodeHeader(headerBytes, results[0].level, results[0].iteration);
-  if (header.level !== level) throw badRequest('previous_state does not belong to the previous results');
-  const state = usage.time(() => assemble(s, header, results, job.options));
-  deps.states.set(key, state);
-  return state;
+  return deps.states.getOrBuild(stateKey(job.key, headerBytes, refs.map((r) => r.blobId)), async () => {
+    const results = await readResults(deps, refs, usage);
+    const header = decodeHeader(headerBytes, results[0].level, results[0].iteration);
+    return usage.time(() => assemble(s, header, results, job.options));
+  });
 }
 
-/** The state a step starts from, or null when the request's level has already converged. */
-async function startState(deps: ServiceDeps, job: PreparedJob, req: StepRequest, mode: TileMode, usage: CallUsage): Promise<LevelState | null> {
+/**
+ * The state a step starts from; `converged` when the request is an ITERATE step of a level whose
+ * state (`state`, after the previous step) has already converged.
+ */
+async function startState(deps: ServiceDeps, job: PreparedJob, req: StepRequest, mode: TileMode, usage: CallUsage): Promise<{ state: LevelState; converged: boolean }> {
   const { levels, options } = job;
   const s = levelOf(job, req.level);
   const top = levels.length - 1;
@@ -68,7 +67,7 @@ async function startState(deps: ServiceDeps, job: PreparedJob, req: StepRequest,
     if (req.level !== top || req.iteration !== 0 || mode !== 'iterate') {
       throw badStep(`only the top level's first ITERATE step (level ${top}, iteration 0) starts without previous results`);
     }
-    return usage.time(() => initTopLevel(s, options));
+    return { state: usage.time(() => initTopLevel(s, options)), converged: false };
   }
   const prev = await stateAfter(deps, job, req.previous, req.previousState, usage);
   if (req.iteration > 0) {
@@ -76,16 +75,16 @@ async function startState(deps: ServiceDeps, job: PreparedJob, req: StepRequest,
       throw badStep(`step (level ${req.level}, iteration ${req.iteration}) starts from the results of (level ${req.level}, iteration ${req.iteration - 1}); these give level ${prev.level} after ${prev.iteration} iterations`);
     }
     const done = converged(s, prev, options);
-    if (mode === 'iterate') return done ? null : prev;
+    if (mode === 'iterate') return { state: prev, converged: done };
     if (req.level !== 0) throw badStep('only level 0 has a VOTE step');
     if (!done) throw badStep(`level 0 has not converged after ${prev.iteration} iterations: ITERATE before the VOTE step`);
-    return prev;
+    return { state: prev, converged: false };
   }
   if (prev.level !== req.level + 1) throw badStep(`level ${req.level}'s first step starts from the last results of level ${req.level + 1}, got level ${prev.level}`);
   const coarse = levels[prev.level];
   if (!converged(coarse, prev, options)) throw badStep(`level ${prev.level} has not converged after ${prev.iteration} iterations: it needs more steps before level ${req.level}`);
   if (mode !== 'iterate') throw badStep(`level ${req.level}'s first step is an ITERATE step`);
-  return usage.time(() => initFromCoarser(s, coarse, prev, options));
+  return { state: usage.time(() => initFromCoarser(s, coarse, prev, options)), converged: false };
 }
 
 function checkTiles(s: LevelStatic, tiles: readonly number[]): number[] {
@@ -134,7 +133,7 @@ export async function prepareCall(deps: ServiceDeps, req: PrepareRequest): Promi
 
 export async function stepCall(deps: ServiceDeps, req: StepRequest, control: CallControl): Promise<StepResponse> {
   const usage = new CallUsage();
-  const mode = modeFromWire(req.mode);
+  let mode = modeFromWire(req.mode);
   if (!mode) throw badRequest('mode must be STEP_MODE_ITERATE or STEP_MODE_VOTE');
   const t0 = performance.now();
   const acquired = await acquireJob(deps, req.job, usage);
@@ -149,10 +148,25 @@ export async function stepCall(deps: ServiceDeps, req: StepRequest, control: Cal
       if (mode !== 'iterate') throw badRequest('continue_through_level goes with ITERATE steps only');
       if (tiles.length !== s.tiles.length >> 2) throw badRequest('continue_through_level needs every tile of the level (leave tiles empty)');
       if (through > req.level) throw badRequest(`continue_through_level ${through} is above the starting level ${req.level}`);
+      if (req.advance) throw badRequest('advance does not go with continue_through_level (continue mode moves on by itself)');
     }
     const start = await startState(deps, job, req, mode, usage);
-    if (!start) return { reports: [], usage: usage.toWire(deps.nodeId), levelConverged: true };
-    let state = start;
+    let state = start.state;
+    if (start.converged) {
+      if (!req.advance) return { reports: [], usage: usage.toWire(deps.nodeId), levelConverged: true };
+      // The level is done: run the step after it instead.
+      if (s.level > 0) {
+        const coarse = s;
+        const coarseState = state;
+        s = levels[s.level - 1];
+        const fine = s;
+        state = usage.time(() => initFromCoarser(fine, coarse, coarseState, options));
+      } else {
+        mode = 'vote';
+      }
+      tiles = checkTiles(s, req.nextTiles);
+    }
+    const stepMode = mode;
     const tStarted = performance.now();
     let tTiles = tStarted;
     const reports: StepReport[] = [];
@@ -163,7 +177,7 @@ export async function stepCall(deps: ServiceDeps, req: StepRequest, control: Cal
     if (inWorker) {
       await deps.pool.runLevels(job.key, state, through, (step) => {
         usage.kernelMs += step.ms;
-        const report: StepReport = { level: step.level, iteration: step.iteration, mode: modeToWire(mode), changed: step.changed, results: [], converged: step.converged, tileMs: step.tileMs, startState: Buffer.from(step.header) };
+        const report: StepReport = { level: step.level, iteration: step.iteration, mode: modeToWire(stepMode), changed: step.changed, results: [], converged: step.converged, tileMs: step.tileMs, startState: Buffer.from(step.header) };
         stores.push(observed(storeResults(deps, job.key, step.results, usage, false).then((refs) => (report.results = refs))));
         reports.push(report);
       }, control.signal);
@@ -171,9 +185,9 @@ export async function stepCall(deps: ServiceDeps, req: StepRequest, control: Cal
     }
     for (; !inWorker; ) {
       // Continue mode pushes only its last step's results (below): nobody else reads the others.
-      const run = await runTiles(deps, job, s.level, state, tiles, mode, usage, req.pushResults && through === undefined, control.signal);
+      const run = await runTiles(deps, job, s.level, state, tiles, stepMode, usage, req.pushResults && through === undefined, control.signal);
       tTiles = performance.now();
-      const report: StepReport = { level: s.level, iteration: state.iteration, mode: modeToWire(mode), changed: run.changed, results: [], converged: false, tileMs: run.tileMs, startState: Buffer.from(encodeHeader(state)) };
+      const report: StepReport = { level: s.level, iteration: state.iteration, mode: modeToWire(stepMode), changed: run.changed, results: [], converged: false, tileMs: run.tileMs, startState: Buffer.from(encodeHeader(state)) };
       stores.push(observed(run.refs.then((refs) => (report.results = refs))));
       reports.push(report);
       if (through === undefined) break;

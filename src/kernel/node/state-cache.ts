@@ -15,10 +15,30 @@ const bytesOf = (s: LevelState): number => s.values.byteLength + s.nnf.byteLengt
 export class StateCache {
   readonly maxBytes: number;
   readonly #entries = new Map<string, LevelState>();
+  readonly #building = new Map<string, Promise<LevelState>>();
   #bytes = 0;
 
   constructor(maxBytes: number) {
     this.maxBytes = maxBytes;
+  }
+
+  /**
+   * The state under `key`, built by `build` if absent; concurrent callers (two chunks of one step
+   * arriving together) share one build.
+   */
+  async getOrBuild(key: string, build: () => Promise<LevelState>): Promise<LevelState> {
+    const hit = this.get(key);
+    if (hit) return hit;
+    let building = this.#building.get(key);
+    if (!building) {
+      building = build().then((state) => {
+        this.set(key, state);
+        return state;
+      });
+      this.#building.set(key, building);
+      building.finally(() => this.#building.delete(key)).catch(() => undefined);
+    }
+    return building;
   }
 
   get(key: string): LevelState | undefined {

@@ -187,6 +187,13 @@ export interface StepRequest {
    * this step's starting state exactly. Empty for the top level's first step.
    */
   previousState: Buffer;
+  /**
+   * When the level has converged (the step would be level_converged), run the step that comes
+   * next instead: the next level's first ITERATE step, or level 0's VOTE step, on next_tiles
+   * (empty: all). Saves the client a round trip at the end of each level.
+   */
+  advance: boolean;
+  nextTiles: number[];
 }
 
 /** One step run by a Step call. */
@@ -224,8 +231,8 @@ export interface StepResponse {
     | undefined;
   /**
    * No step was run: the state after the previous step ends its level (the kernel's convergence
-   * rule). Go on with the next level's first step, or level 0's VOTE step, with the same
-   * previous results and previous_state.
+   * rule) and `advance` was not set. Go on with the next level's first step, or level 0's VOTE
+   * step, with the same previous results and previous_state.
    */
   levelConverged: boolean;
 }
@@ -1177,6 +1184,8 @@ function createBaseStepRequest(): StepRequest {
     continueThroughLevel: undefined,
     pushResults: false,
     previousState: Buffer.alloc(0),
+    advance: false,
+    nextTiles: [],
   };
 }
 
@@ -1212,6 +1221,16 @@ export const StepRequest: MessageFns<StepRequest> = {
     }
     if (message.previousState.length !== 0) {
       writer.uint32(74).bytes(message.previousState);
+    }
+    if (message.advance !== false) {
+      writer.uint32(80).bool(message.advance);
+    }
+    if (message.nextTiles.length !== 0) {
+      writer.uint32(90).fork();
+      for (const v of message.nextTiles) {
+        writer.uint32(v);
+      }
+      writer.join();
     }
     return writer;
   },
@@ -1311,6 +1330,32 @@ export const StepRequest: MessageFns<StepRequest> = {
             message.previousState = Buffer.from(reader.bytes());
             continue;
           }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.advance = reader.bool();
+            continue;
+          }
+          case 11: {
+            if (tag === 88) {
+              message.nextTiles.push(reader.uint32());
+
+              continue;
+            }
+
+            if (tag === 90) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.nextTiles.push(reader.uint32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1337,6 +1382,8 @@ export const StepRequest: MessageFns<StepRequest> = {
     message.continueThroughLevel = object.continueThroughLevel ?? undefined;
     message.pushResults = object.pushResults ?? false;
     message.previousState = object.previousState ?? Buffer.alloc(0);
+    message.advance = object.advance ?? false;
+    message.nextTiles = object.nextTiles?.map((e) => e) || [];
     return message;
   },
 };
