@@ -31,7 +31,7 @@ import { acquireJob, levelOf, readResults } from './job-inputs.ts';
 import type { PreparedJob } from './job-cache.ts';
 import { decodeHeader, encodeHeader } from './state-headers.ts';
 import { stateKey } from './state-cache.ts';
-import { runTiles, storeResults } from './tile-runner.ts';
+import { runTiles, shareState, storeResults } from './tile-runner.ts';
 
 export type { CallControl, ServiceDeps } from './call-context.ts';
 
@@ -51,7 +51,8 @@ async function stateAfter(deps: ServiceDeps, job: PreparedJob, refs: readonly Re
   return deps.states.getOrBuild(stateKey(job.key, headerBytes, refs.map((r) => r.blobId)), async () => {
     const results = await readResults(deps, refs, usage);
     const header = decodeHeader(headerBytes, results[0].level, results[0].iteration);
-    return usage.time(() => assemble(s, header, results, job.options));
+    // Kept on shared memory: every call of the step hands it to workers without a copy.
+    return usage.time(() => shareState(assemble(s, header, results, job.options)));
   });
 }
 

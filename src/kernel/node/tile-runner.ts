@@ -70,7 +70,9 @@ export function storeResults(deps: ServiceDeps, jobKey: string, results: readonl
   return batcher.done();
 }
 
-function shareState(state: LevelState): LevelState {
+/** The state on shared memory (workers read it without a copy); a state already there is kept as is. */
+export function shareState(state: LevelState): LevelState {
+  if (state.values.buffer instanceof SharedArrayBuffer && state.nnf.buffer instanceof SharedArrayBuffer && state.dist.buffer instanceof SharedArrayBuffer) return state;
   return { ...state, values: toShared(state.values, true), nnf: toShared(state.nnf, true), dist: toShared(state.dist, true) };
 }
 

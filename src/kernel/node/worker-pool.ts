@@ -49,6 +49,7 @@ export class WorkerPool {
   readonly #queue: Task[] = [];
   readonly #jobs = new Map<string, WorkerJob>();
   readonly #states = new Map<number, LevelState>();
+  readonly #stateIds = new Map<LevelState, { id: number; users: number }>();
   #nextId = 1;
   #nextState = 1;
   #closed = false;
@@ -79,13 +80,28 @@ export class WorkerPool {
     }
   }
 
+  /**
+   * Installs a state for tile tasks (lazily, per worker) and returns its id; the same state
+   * object gets the same id while in use, so concurrent calls of one step share it.
+   * Release it with dropState (it goes when the last user drops it).
+   */
   addState(state: LevelState): number {
-    const id = this.#nextState++;
-    this.#states.set(id, state);
-    return id;
+    let entry = this.#stateIds.get(state);
+    if (!entry) {
+      entry = { id: this.#nextState++, users: 0 };
+      this.#stateIds.set(state, entry);
+      this.#states.set(entry.id, state);
+    }
+    entry.users++;
+    return entry.id;
   }
 
   dropState(stateId: number): void {
+    const state = this.#states.get(stateId);
+    if (!state) return;
+    const entry = this.#stateIds.get(state)!;
+    if (--entry.users > 0) return;
+    this.#stateIds.delete(state);
     this.#states.delete(stateId);
     for (const slot of this.#slots) {
       if (slot.states.delete(stateId)) this.#post(slot, { type: 'dropState', stateId });
