@@ -34,7 +34,7 @@ export interface RemoteProgress {
 export interface RemoteFillOptions {
   /** Most nodes one level is spread over (default: every live node). */
   maxNodes?: number;
-  /** A level is split only when each shard gets at least this many target patches (default 2500). */
+  /** A level is split only when each shard gets at least this many target patches (default 8000). */
   minShardTargets?: number;
   /** Unsplit levels up to this many target patches run all their iterations in one call (default 20000). */
   soloMaxTargets?: number;
@@ -69,7 +69,7 @@ export interface RemoteFillResult {
   stepsByNode: Record<string, number>;
 }
 
-export const REMOTE_FILL_DEFAULTS = { minShardTargets: 2_500, soloMaxTargets: 20_000, chunksPerNode: 2 } as const;
+export const REMOTE_FILL_DEFAULTS = { minShardTargets: 8_000, soloMaxTargets: 20_000, chunksPerNode: 2 } as const;
 
 /** Calls each node has outstanding within a step: one running, one waiting there. */
 const CALLS_PER_NODE = 2;
