@@ -7,7 +7,8 @@ import { credentials, makeClientConstructor, type ServiceError } from '@grpc/grp
 import { service as healthService } from 'grpc-health-check';
 import { blobIdOf } from '../../src/common/blob-store.ts';
 import { decodeResultBatch } from '../../src/kernel/cluster/result-batch.ts';
-import { inpaintRemote, type RemoteProgress, type ResultRef } from '../../src/kernel/client/index.ts';
+import { CodedError } from '../../src/common/errors.ts';
+import { StepMode, inpaintRemote, optionsToWire, type RemoteProgress, type ResultRef } from '../../src/kernel/client/index.ts';
 import { encodeImage, inpaint, maskToBinary, prepare, resolveOptions, type TileResult } from '../../src/kernel/index.ts';
 import { startTestCluster, type TestCluster } from '../support/kernel-cluster.ts';
 import { discMask, texturedImage } from '../support/images.ts';
@@ -81,6 +82,31 @@ test('same bytes from 1 node, 3 nodes and in-process; same tile results per step
       assert.ok(metricValue(text, 'patchwork_kernel_calls_total') > 0);
       assert.equal(await healthCheck(node.port), 'SERVING');
     }
+  } finally {
+    await c.close();
+  }
+});
+
+test('bad input gets a coded, non-retryable error and the node stays up; a job without a hole returns the photo', { timeout: 120_000 }, async () => {
+  const c = await startTestCluster(1);
+  try {
+    const good = await c.job('good', image, mask, options);
+    const notAnImage = await c.store.put(new TextEncoder().encode('this is not a picture'));
+    const call = { placementKey: 'bad-input' };
+    const rejectsWith = (p: Promise<unknown>, code: string) =>
+      assert.rejects(p, (e: unknown) => e instanceof CodedError && e.code === code && !e.retryable && (e.details as { attempts?: number } | undefined)?.attempts === undefined);
+    await rejectsWith(c.cluster.prepare({ job: { ...good, imageBlobId: notAnImage.id } }, call), 'BAD_IMAGE');
+    await rejectsWith(c.cluster.prepare({ job: { ...good, maskBlobId: 'f'.repeat(64) } }, call), 'BLOB_NOT_FOUND');
+    await rejectsWith(c.cluster.prepare({ job: { ...good, maskBlobId: 'not-an-id' } }, call), 'INVALID_BLOB_ID');
+    await rejectsWith(c.cluster.prepare({ job: { ...good, options: optionsToWire({ patchSize: 4 }) } }, call), 'BAD_OPTION');
+    await rejectsWith(c.cluster.step({ job: good, level: 0, iteration: 3, mode: StepMode.STEP_MODE_ITERATE, previous: [], previousState: Buffer.alloc(0), tiles: [], pushResults: false, advance: false, nextTiles: [] }, call), 'BAD_STEP');
+    assert.equal(await healthCheck(c.nodes[0].port), 'SERVING');
+
+    const blank = { width: 40, height: 30, data: new Uint8Array(40 * 30 * 4).fill(255).map((v, i) => (i % 4 === 3 ? 255 : 0)) };
+    const photo = texturedImage(40, 30);
+    const run = await inpaintRemote(c.cluster, await c.job('no-hole', photo, blank), {});
+    assert.equal(run.plan.holeCount, 0);
+    assert.equal(run.result.id, blobIdOf(await encodeImage(await inpaint(photo, blank, { workers: 1 }), 'png')));
   } finally {
     await c.close();
   }
