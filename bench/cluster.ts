@@ -22,8 +22,8 @@ import { pino } from 'pino';
 import sharp from 'sharp';
 import { BlobStore, blobIdOf } from '../src/common/blob-store.ts';
 import { connectNats } from '../src/common/nats.ts';
-import { KernelCluster, inpaintRemote, optionsToWire, type JobSpec } from '../src/kernel/client/index.ts';
-import { decodeImage, encodeImage, inpaint } from '../src/kernel/index.ts';
+import { KernelCluster, REMOTE_FILL_DEFAULTS, inpaintRemote, optionsToWire, type JobSpec } from '../src/kernel/client/index.ts';
+import { assemble, assembleValues, converged, decodeImage, encodeImage, finish, initFromCoarser, initTopLevel, inpaint, maskToBinary, prepare, resolveOptions, runTile, type LevelState } from '../src/kernel/index.ts';
 import { startNatsServer } from '../test/support/nats-server.ts';
 import { spawnKernelNode, type KernelNodeProcess } from '../test/support/kernel-node.ts';
 
@@ -73,6 +73,47 @@ const selfCpuMs = (): number => {
   const u = process.cpuUsage();
   return (u.user + u.system) / 1000;
 };
+
+/**
+ * One fill on one thread, timed by phase: how much of it can run on two cores at all (tiles of
+ * the levels the cluster splits) and how much cannot (decode, prepare, the small top levels,
+ * finish, encode). Amdahl's bound for two threads = serial + parallel / 2.
+ */
+async function serialShare(imageBytes: Buffer, maskBytes: Buffer, splitFromTargets: number): Promise<{ serial: number; parallel: number }> {
+  let t = performance.now();
+  let serial = 0;
+  let parallel = 0;
+  const lap = (isParallel: boolean): void => {
+    const now = performance.now();
+    if (isParallel) parallel += now - t;
+    else serial += now - t;
+    t = now;
+  };
+  const image = await decodeImage(imageBytes, 'image');
+  const mask = await decodeImage(maskBytes, 'mask');
+  const options = resolveOptions({}).plan;
+  const { levels } = prepare(image, maskToBinary(mask, image.width, image.height), null, options);
+  lap(false);
+  let state: LevelState | null = null;
+  for (let l = levels.length - 1; l >= 0; l--) {
+    const s = levels[l];
+    const split = s.targetPixels.length >= splitFromTargets;
+    state = state === null ? initTopLevel(s, options) : initFromCoarser(s, levels[l + 1], state, options);
+    lap(false);
+    while (!converged(s, state, options)) {
+      const results = Array.from({ length: s.tiles.length >> 2 }, (_, k) => runTile(s, state!, options, k, 'iterate'));
+      lap(split);
+      state = assemble(s, state, results, options);
+      lap(false);
+    }
+  }
+  const s0 = levels[0];
+  const votes = Array.from({ length: s0.tiles.length >> 2 }, (_, k) => runTile(s0, state!, options, k, 'vote'));
+  lap(true);
+  await encodeImage(finish(image, s0, assembleValues(s0, state!, votes)), 'png');
+  lap(false);
+  return { serial, parallel };
+}
 
 async function main(): Promise<void> {
   const images = sharedImages();
@@ -141,6 +182,12 @@ async function main(): Promise<void> {
         `${String(rep).padStart(3)}  ${String(seed).padStart(4)}  ${fmt(row.in1!).padStart(13)}  ${fmt(row.in2!).padStart(13)}  ${fmt(row.one!).padStart(6)}  ${fmt(row.two!).padStart(7)}  ${fmt(speedup, 2).padStart(7)}  ${fmt(overhead, 3).padStart(8)}  ${ids.size === 1 ? 'same bytes' : 'BYTES DIFFER'}`,
       );
     }
+    const shares = [];
+    for (let i = 0; i < 3; i++) shares.push(await serialShare(imageBytes, maskBytes, 2 * (minShardTargets ?? REMOTE_FILL_DEFAULTS.minShardTargets)));
+    const serialMs = median(shares.map((x) => x.serial));
+    const parallelMs = median(shares.map((x) => x.parallel));
+    const amdahl = (serialMs + parallelMs) / (serialMs + parallelMs / 2);
+    console.log(`one thread by phase (median of 3): serial ${Math.round(serialMs)} ms, splittable ${Math.round(parallelMs)} ms: at best ${amdahl.toFixed(2)}x on two cores (Amdahl)`);
     const result = {
       bench: 'cluster',
       image: 't009 scaled to 1024x768, m009 scaled (hole 10.4%)',
@@ -155,6 +202,7 @@ async function main(): Promise<void> {
       overhead_spread: [Number(Math.min(...overheads).toFixed(3)), Number(Math.max(...overheads).toFixed(3))],
       overhead_one_node_vs_one_worker: Number((median(ms.one) / median(ms.in1)).toFixed(3)),
       in_process_speedup_two_workers: Number((median(ms.in1) / median(ms.in2)).toFixed(3)),
+      amdahl_max_speedup: Number(amdahl.toFixed(3)),
       cpu_ms: { in_process_one_worker: Math.round(median(cpu.in1)), in_process: Math.round(median(cpu.in2)), one_node: Math.round(median(cpu.one)), two_nodes: Math.round(median(cpu.two)) },
       calls_two_nodes: calls,
       bytes_identical: identical,
