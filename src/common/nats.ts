@@ -41,21 +41,23 @@ export function isWrongLastSequence(err: unknown): boolean {
   return err instanceof JetStreamApiError && err.code === 10071;
 }
 
-/** The server was unreachable or did not answer in time: worth retrying. */
+/**
+ * The server was unreachable or did not answer in time: worth retrying. A closed connection is
+ * not transient: the client reconnects on its own, so "closed" means someone closed it for good.
+ */
 export function isTransient(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
   const name = err.name;
   const msg = err.message.toLowerCase();
+  if (name === 'ClosedConnectionError' || msg.includes('connection closed') || msg.includes('connection draining')) return false;
   return (
     name === 'TimeoutError' ||
     name === 'RequestError' ||
     name === 'NoResponders' ||
     name === 'JetStreamNotEnabled' ||
-    name === 'ClosedConnectionError' ||
     msg.includes('timeout') ||
     msg.includes('no responders') ||
     msg.includes('disconnect') ||
-    msg.includes('connection closed') ||
     msg.includes('jetstream is not enabled') ||
     msg.includes('jetstream system temporarily unavailable')
   );
