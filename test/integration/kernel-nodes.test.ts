@@ -41,18 +41,32 @@ function healthCheck(port: number): Promise<string> {
 test('same bytes from 1 node, 3 nodes and in-process; same tile results per step; cache hits in metrics', { timeout: 180_000 }, async () => {
   const c = await startTestCluster(3);
   try {
-    const expected = blobIdOf(await encodeImage(await inpaint(image, mask, { ...options, workers: 1 }), 'png'));
+    // In process: the result, and a preview of every step.
+    const localPreviews = new Map<string, Promise<string>>();
+    const expected = blobIdOf(
+      await encodeImage(
+        await inpaint(image, mask, { ...options, workers: 1 }, (p) => localPreviews.set(`${p.level}/${p.iteration}`, encodeImage(p.preview(), 'png').then(blobIdOf))),
+        'png',
+      ),
+    );
 
     const steps = (into: Map<string, ResultRef[]>) => (p: RemoteProgress) => into.set(`${p.level}/${p.iteration}`, p.results);
     const one = new Map<string, ResultRef[]>();
     const three = new Map<string, ResultRef[]>();
-    const run1 = await inpaintRemote(c.cluster, await c.job('single', image, mask, options), { maxNodes: 1, onProgress: steps(one) });
+    const remotePreviews = new Map<string, Promise<string>>();
+    const run1 = await inpaintRemote(c.cluster, await c.job('single', image, mask, options), {
+      maxNodes: 1,
+      onProgress: (p) => {
+        steps(one)(p);
+        remotePreviews.set(`${p.level}/${p.iteration}`, p.preview('png').then((r) => r.id));
+      },
+    });
     // Small thresholds so that every level with more than one tile is split over the three nodes.
     const run3 = await inpaintRemote(c.cluster, await c.job('spread', image, mask, options), { maxNodes: 3, minShardTargets: 100, soloMaxTargets: 0, onProgress: steps(three) });
 
     assert.equal(run1.result.id, expected, '1 node differs from in-process');
     assert.equal(run3.result.id, expected, '3 nodes differ from in-process');
-    assert.equal(run1.nodes.length, 1);
+    assert.equal(Object.keys(run1.stepsByNode).length, 1, `1-node run stepped on ${JSON.stringify(run1.stepsByNode)}`);
     assert.equal(Object.keys(run3.stepsByNode).length, 3, `3-node run stepped on ${JSON.stringify(run3.stepsByNode)}`);
 
     // The plan the nodes report is the kernel's plan.
@@ -64,6 +78,8 @@ test('same bytes from 1 node, 3 nodes and in-process; same tile results per step
     assert.ok(plan.levels.some((l) => l.tiles.length >= 6), 'the test image should have a level with several tiles to split');
 
     assert.deepEqual([...three.keys()], [...one.keys()], 'both runs take the same steps');
+    assert.deepEqual([...remotePreviews.keys()], [...localPreviews.keys()], 'the same steps as in process');
+    for (const [step, id] of remotePreviews) assert.equal(await id, await localPreviews.get(step), `Preview of step ${step} differs from the in-process preview`);
     for (const [step, refs] of one) {
       const a = await stepResults(c, refs);
       const b = await stepResults(c, three.get(step)!);
