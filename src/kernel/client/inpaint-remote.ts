@@ -109,11 +109,11 @@ export async function inpaintRemote(cluster: KernelCluster, job: JobSpec, opts: 
     }
     return r.response;
   };
-  const call = { placementKey, ...(opts.deadlineMs ? { deadlineMs: opts.deadlineMs } : {}) };
-  const step = async (req: Omit<StepRequest, 'job'>, rank: number): Promise<StepResponse> => account(await cluster.step({ job, ...req }, { ...call, rank }));
-
   const live = (await cluster.nodes.waitFor((ns) => ns.length > 0, 10_000)).length;
   const width = Math.max(1, Math.min(opts.maxNodes ?? live, live));
+  const call = { placementKey, spread: width, ...(opts.deadlineMs ? { deadlineMs: opts.deadlineMs } : {}) };
+  const step = async (req: Omit<StepRequest, 'job'>, rank: number): Promise<StepResponse> => account(await cluster.step({ job, ...req }, { ...call, rank }));
+
   // Every node builds the pyramid itself, all at once. The fill starts as soon as the first
   // node is ready; a Step reaching another node before its Prepare is done waits for it there.
   const preparing = Array.from({ length: width }, (_, rank) => cluster.prepare({ job }, { ...call, rank }));

@@ -40,6 +40,12 @@ export interface CallOptions {
   placementKey: string;
   /** Preferred position in the job's ranking (the shard index); default 0. */
   rank?: number;
+  /**
+   * How many of the ranking's first nodes the call may move to when its preferred node is busy
+   * (the job's width; default all). Nodes outside them take the call only when these failed, so
+   * a job capped at N nodes stays on N nodes while they answer.
+   */
+  spread?: number;
   /** Deadline of each attempt (default: the cluster's). */
   deadlineMs?: number;
   /** Absolute deadline (ms since the epoch) of the whole call, retries included. */
@@ -149,8 +155,11 @@ export class KernelCluster {
     if (ranked.length === 0) return null;
     const preferred = ranked[(opts.rank ?? 0) % ranked.length];
     if (!tried.has(preferred.id) && this.#load(preferred) < 1) return { node: preferred, fresh: true };
+    const spread = Math.max(1, Math.min(opts.spread ?? ranked.length, ranked.length));
     const untried = ranked.filter((n) => !tried.has(n.id));
-    const pool = untried.length > 0 ? untried : ranked;
+    const within = untried.filter((n) => ranked.indexOf(n) < spread);
+    // Busy, not failed: stay within the job's nodes. Failed: any untried node will do.
+    const pool = within.length > 0 ? within : untried.length > 0 ? untried : ranked;
     // Least loaded; ties keep the ranking's order.
     let best = pool[0];
     for (const n of pool) if (this.#load(n) < this.#load(best)) best = n;
