@@ -1,6 +1,7 @@
 // The `patchwork` command: a thin dispatcher. Each subcommand lives in its own file under
 // commands/ and registers itself here.
 import { Command, type CommanderError } from 'commander';
+import { registerGateway } from './commands/gateway.ts';
 import { registerLocal } from './commands/local.ts';
 import { EXIT_BAD_INPUT } from './exit-codes.ts';
 
@@ -14,5 +15,6 @@ const program = new Command('patchwork')
   });
 
 registerLocal(program);
+registerGateway(program);
 
 await program.parseAsync(process.argv);

@@ -34,6 +34,7 @@ import { queryLimitsRule } from './limits/query-limits.ts';
 import { createRateLimiter, type RateLimiter } from './limits/rate-limiter.ts';
 import { GatewayMetrics } from './metrics.ts';
 import { gatewaySchema } from './schema.ts';
+import { subscribeShared } from './shared-execution.ts';
 import { JobWatchHub } from './watch-hub.ts';
 
 export interface Gateway {
@@ -114,6 +115,7 @@ export async function createGateway(deps: GatewayDeps, config: GatewayConfig): P
         return true;
       },
       validate: (s, document) => validate(s, document, [...specifiedRules, limitsRule]),
+      subscribe: subscribeShared,
       onSubscribe: (ctx) => {
         const tenant = (ctx.extra as WsExtra).tenant!;
         if (Object.keys(ctx.subscriptions).length >= config.maxSubscriptionsPerConnection) {
@@ -162,7 +164,6 @@ export async function createGateway(deps: GatewayDeps, config: GatewayConfig): P
     formatError,
     includeStacktraceInErrorResponses: !production,
     introspection: true,
-    status400ForVariableCoercionErrors: true,
     logger,
   });
   await apollo.start();

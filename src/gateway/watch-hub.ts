@@ -16,6 +16,8 @@ const isTerminal = (v: JobView): boolean => TERMINAL_JOB_STATUSES.includes(v.sta
 
 /** One subscriber's view of a feed: an async iterator that yields the newest state it has not seen. */
 export class JobUpdateStream implements AsyncIterableIterator<JobView> {
+  /** Results computed for this job's states, shared by every subscriber of the feed. */
+  readonly memo: ResultMemo;
   #pending: JobView | null = null;
   #waiter: { resolve: (r: IteratorResult<JobView>) => void; reject: (e: unknown) => void } | null = null;
   #ended = false;
@@ -24,8 +26,9 @@ export class JobUpdateStream implements AsyncIterableIterator<JobView> {
   /** States replaced before the subscriber took them (coalesced). */
   coalesced = 0;
 
-  constructor(detach: () => void) {
+  constructor(detach: () => void, memo: ResultMemo) {
     this.#detach = detach;
+    this.memo = memo;
   }
 
   /** A new state for this subscriber (called by the feed). */
@@ -112,8 +115,26 @@ const RETRY_BASE_MS = 100;
 const RETRY_MAX_MS = 5_000;
 const RETRY_ATTEMPTS = 30;
 
+/**
+ * The response computed for one (operation, variables) and one job state, kept for the newest
+ * state only: 1,000 subscribers with the same query cost one execution per state, not 1,000.
+ */
+export class ResultMemo {
+  static readonly MAX_OPERATIONS = 64;
+  readonly #entries = new Map<string, { version: number; result: unknown }>();
+
+  get<T>(key: string, version: number, compute: () => T): T {
+    const hit = this.#entries.get(key);
+    if (hit && hit.version === version) return hit.result as T;
+    const result = compute();
+    if (hit || this.#entries.size < ResultMemo.MAX_OPERATIONS) this.#entries.set(key, { version, result });
+    return result;
+  }
+}
+
 class Feed {
   latest: JobView | null = null;
+  readonly memo = new ResultMemo();
   finished = false;
   readonly subscribers = new Set<JobUpdateStream>();
   readonly ready: Promise<void>;
@@ -251,7 +272,7 @@ export class JobWatchHub {
       attached = false;
       this.#subscribers--;
       owner.remove(stream);
-    });
+    }, owner.memo);
     owner.add(stream);
     try {
       await owner.ready;
