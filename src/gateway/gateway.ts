@@ -157,9 +157,20 @@ export async function createGateway(deps: GatewayDeps, config: GatewayConfig): P
       };
     },
   };
+  const noHttpSubscriptions: ApolloServerPlugin<GatewayContext> = {
+    async requestDidStart() {
+      return {
+        async didResolveOperation(rc) {
+          if (rc.operation.operation === 'subscription') {
+            throw gatewayError(ErrorCode.badUserInput, 'subscriptions run over WebSocket (graphql-ws protocol) on /graphql, not over HTTP.', { reason: 'SUBSCRIPTION_OVER_HTTP' });
+          }
+        },
+      };
+    },
+  };
   const apollo = new ApolloServer<GatewayContext>({
     schema,
-    plugins: [ApolloServerPluginDrainHttpServer({ httpServer: server, stopGracePeriodMillis: config.drainMs }), wsDrain, ApolloServerPluginLandingPageDisabled(), latency],
+    plugins: [ApolloServerPluginDrainHttpServer({ httpServer: server, stopGracePeriodMillis: config.drainMs }), wsDrain, ApolloServerPluginLandingPageDisabled(), latency, noHttpSubscriptions],
     validationRules: [limitsRule],
     formatError,
     includeStacktraceInErrorResponses: !production,

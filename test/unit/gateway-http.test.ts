@@ -289,6 +289,9 @@ describe('GraphQL', () => {
         const huge = await gql(url, '{ kernelNodes { id } }', { blob: 'x'.repeat(300_000) }, TOKEN_A);
         assert.equal(huge.status, 413);
         assert.deepEqual(codes(huge), ['PAYLOAD_TOO_LARGE']);
+        const overHttp = await gql(url, WATCH, { id: 'x' }, TOKEN_A);
+        assert.deepEqual(codes(overHttp), ['BAD_USER_INPUT']);
+        assert.equal(overHttp.errors![0].extensions!.reason, 'SUBSCRIPTION_OVER_HTTP');
         const malformed = await fetch(`${url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN_A}` }, body: '{"query": ' });
         assert.equal(malformed.status, 400);
         assert.equal(((await malformed.json()) as { errors: Array<{ extensions: { code: string } }> }).errors[0].extensions.code, 'BAD_USER_INPUT');
