@@ -161,7 +161,7 @@ export async function createGateway(deps: GatewayDeps, config: GatewayConfig): P
     async requestDidStart() {
       return {
         async didResolveOperation(rc) {
-          if (rc.operation.operation === 'subscription') {
+          if (rc.operation?.operation === 'subscription') {
             throw gatewayError(ErrorCode.badUserInput, 'subscriptions run over WebSocket (graphql-ws protocol) on /graphql, not over HTTP.', { reason: 'SUBSCRIPTION_OVER_HTTP' });
           }
         },
