@@ -30,7 +30,7 @@ export const GATEWAY_SETTINGS: readonly SettingSpec[] = [
   { key: 'tokens', env: 'PATCHWORK_TOKENS', default: '(none)', description: 'API tokens: `tokenA=tenantA,tokenB=tenantB`; with no tokens at all the gateway is open as tenant `local`' },
   { key: 'tokensFile', env: 'PATCHWORK_TOKENS_FILE', flag: '--tokens-file', default: '(none)', description: 'file with one `token=tenant` per line (# comments); merged with PATCHWORK_TOKENS' },
   { key: 'publicUrl', env: 'PATCHWORK_PUBLIC_URL', default: '(none)', description: 'absolute base URL for image `url`s (e.g. https://fill.example.com); relative `/blobs/<id>` when unset' },
-  { key: 'webDir', env: 'PATCHWORK_WEB_DIR', default: 'src/gateway/web/dist', description: 'static web page served at `/` when the directory exists' },
+  { key: 'webDir', env: 'PATCHWORK_WEB_DIR', default: 'src/gateway/web/dist', description: 'static web page served at `/` when the directory exists (relative paths: from the install directory)' },
   { key: 'graphiql', env: 'PATCHWORK_GRAPHIQL', default: 'true outside production', description: 'serve the offline GraphiQL page at /graphiql' },
   { key: 'maxUploadBytes', env: 'PATCHWORK_MAX_UPLOAD_BYTES', default: String(25 * MB), description: 'largest upload body (413 PAYLOAD_TOO_LARGE above)' },
   { key: 'maxImagePixels', env: 'PATCHWORK_MAX_IMAGE_PIXELS', default: '40000000', description: 'largest image, width × height' },

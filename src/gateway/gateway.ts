@@ -12,6 +12,7 @@ import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
@@ -258,7 +259,8 @@ export async function createGateway(deps: GatewayDeps, config: GatewayConfig): P
       res.type('html').send(graphiqlPage(!auth.open));
     });
   }
-  const webDir = resolve(config.webDir);
+  // Relative to the repository (the install), not to the working directory.
+  const webDir = resolve(fileURLToPath(import.meta.url), '../../..', config.webDir);
   if (existsSync(webDir)) {
     app.use(express.static(webDir, { index: 'index.html', fallthrough: true, dotfiles: 'ignore' }));
   } else if (config.graphiql) {
