@@ -6,7 +6,6 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { JobService, JobStatus } from '../actors/jobs/types.ts';
 import { CodedError } from '../common/errors.ts';
-import type { KernelNodeInfo } from '../gateway/index.ts';
 
 export interface JobRuntimeOptions {
   connection: NatsConnection;
@@ -18,7 +17,6 @@ export interface JobRuntimeOptions {
 
 export interface JobRuntime {
   jobs: JobService;
-  kernelNodes(): Promise<KernelNodeInfo[]>;
   jobStatusCounts?(): Promise<Partial<Record<JobStatus, number>>>;
   metricsRegistries: Registry[];
   /** Graceful: activities in flight finish (up to drainMs), leases are released for other hosts. */
