@@ -77,6 +77,15 @@ describe('uploads', () => {
     });
   });
 
+  test('a JPEG turned by EXIF orientation reports its upright size (as the kernel decodes it)', async () => {
+    await withGateway(async ({ url }) => {
+      const turned = await sharp(Buffer.from(image.data), { raw: { width: 64, height: 48, channels: 4 } }).jpeg().withMetadata({ orientation: 6 }).toBuffer();
+      const r = await upload(url, turned, TOKEN_A, 'image/jpeg');
+      assert.equal(r.status, 201);
+      assert.deepEqual([r.body.width, r.body.height], [48, 64]);
+    });
+  });
+
   test('what is not a PNG, JPEG or WebP is refused by its bytes', async () => {
     await withGateway(async ({ url }) => {
       const gif = await sharp({ create: { width: 8, height: 8, channels: 3, background: '#123456' } }).gif().toBuffer();

@@ -136,7 +136,10 @@ async function inspect(bytes: Buffer, type: ImageType, maxPixels: number): Promi
   } catch (err) {
     throw new UploadRejected(400, 'BAD_USER_INPUT', `the image is truncated or corrupt: ${(err as Error).message}`, 'BAD_IMAGE');
   }
-  return { width: meta.width, height: meta.height };
+  // EXIF orientations 5-8 turn the picture a quarter: the kernel decodes it upright (sharp's
+  // rotate()), so the size a job sees is the turned one.
+  const turned = (meta.orientation ?? 1) >= 5;
+  return turned ? { width: meta.height, height: meta.width } : { width: meta.width, height: meta.height };
 }
 
 export function uploadHandler(settings: UploadSettings, deps: UploadDeps) {
