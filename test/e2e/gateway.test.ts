@@ -95,6 +95,12 @@ describe('full flow', () => {
     assert.ok(list.data!.jobs.nodes.some((n) => n.id === job.id));
   });
 
+  test('kernelNodes lists the live kernel node', async () => {
+    const r = await gql<{ kernelNodes: Array<{ id: string; address: string; capacity: number; workers: number }> }>(url, '{ kernelNodes { id address capacity workers inFlight version startedAt } }', {}, TOKEN_A);
+    assert.deepEqual(r.data!.kernelNodes.map((n) => n.id), ['k0']);
+    assert.match(r.data!.kernelNodes[0].address, /^127\.0\.0\.1:\d+$/);
+  });
+
   test('idempotencyKey returns the same job', async () => {
     const ids = await uploads(url, TOKEN_A);
     const input = { ...ids, options: { seed: 2 }, idempotencyKey: 'same-key-1' };
