@@ -42,7 +42,7 @@ async function allHistory(id: string): Promise<JobHistoryEntry[]> {
 /** Kernel step calls answered by all nodes so far. */
 async function stepCalls(): Promise<number> {
   let n = 0;
-  for (const node of c.nodes) n += metricValue(await node.metrics(), 'patchwork_kernel_calls_total', { method: 'step', code: 'OK' });
+  for (const node of c.nodes) n += metricValue(await node.metrics(), 'patchwork_kernel_calls_total', { method: 'Step', code: 'OK' });
   return n;
 }
 
@@ -70,7 +70,8 @@ for (const [name, width, options] of [
     const created = await submit(ex, options);
     assert.equal(created.tenant, tenant);
     assert.ok(['QUEUED', 'RUNNING'].includes(created.status));
-    assert.deepEqual(created.options, { patchSize: 7, seed: 1, maxIterations: 10, distance: 'cie76', ...options });
+    const defaults: Record<string, unknown> = { patchSize: 7, seed: 1, maxIterations: 10, distance: 'cie76' };
+    assert.deepEqual(created.options, { ...defaults, ...options });
     const views = await collectWatch(rt.jobs, tenant, created.id);
     checkWatch(views);
     const final = views[views.length - 1];
@@ -145,6 +146,7 @@ test('pause holds all kernel work (durably recorded), resume finishes with the s
   // Calls already running when the pause came finish; none starts after.
   await delay(600);
   const calls = await stepCalls();
+  assert.ok(calls > 0, 'the node metrics count step calls');
   const events = (await allHistory(job.id)).length;
   await delay(1_500);
   assert.equal(await stepCalls(), calls, 'no kernel step ran while paused');

@@ -32,6 +32,11 @@ export interface JobRuntimeOptions {
   host?: Omit<HostOptions, 'connection' | 'namespace' | 'names' | 'orchestrations' | 'dispatcher' | 'logger'>;
   /** Running jobs per tenant; more wait as QUEUED. Default 4. */
   tenantRunningCap?: number;
+  /**
+   * Activate jobs created here in this process's host at once (default true). False: they are
+   * announced, and whichever host claims first runs them (an API-only process, tests).
+   */
+  startLocally?: boolean;
   /** How new jobs spread their work (recorded in each job). */
   fill?: Partial<FillSettings>;
   /** Stream / bucket replicas (3 in production NATS clusters). Default 1. */
@@ -109,7 +114,7 @@ export async function createJobRuntime(opts: JobRuntimeOptions): Promise<JobRunt
     late.admission = new Admission(admissionKv, host.client, log.child({ part: 'admission' }));
     const jobs = new ActorJobService({
       client: host.client,
-      host,
+      ...(opts.startLocally === false ? {} : { host }),
       uploads,
       outputs,
       tenantRunningCap: opts.tenantRunningCap,
