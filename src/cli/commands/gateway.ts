@@ -8,8 +8,6 @@ import { BlobStore } from '../../common/blob-store.ts';
 import { patchworkNames } from '../../common/names.ts';
 import { connectNats } from '../../common/nats.ts';
 import { createGateway, loadGatewayConfig, type GatewayConfigInput, type KernelNodeInfo } from '../../gateway/index.ts';
-import { NodeSet } from '../../kernel/client/index.ts';
-import { openNodeBucket } from '../../kernel/cluster/registry.ts';
 import { EXIT_FAILURE } from '../exit-codes.ts';
 import { startJobRuntime } from '../job-runtime.ts';
 import { parseInteger } from '../parse.ts';
@@ -43,18 +41,14 @@ async function run(flags: GatewayFlags): Promise<void> {
   })();
   const names = patchworkNames(config.namespace);
   const blobs = await BlobStore.open(nc, { bucket: names.blobBucket });
-  // Live kernel nodes, from their heartbeats in the node bucket (for kernelNodes and /readyz).
-  const nodes = await NodeSet.watch(await openNodeBucket(nc, names), logger);
-  const kernelNodes = async (): Promise<KernelNodeInfo[]> =>
-    nodes.list().map((n) => ({ id: n.id, address: n.address, capacity: n.capacity, workers: n.workers, inFlight: n.inFlight, version: n.version, startedAt: n.startedAt }));
   const runtime = await startJobRuntime({ connection: nc, namespace: config.namespace, maxRunningJobsPerTenant: config.maxRunningJobsPerTenant, drainMs: config.drainMs, logger });
   const gateway = await createGateway(
     {
       jobs: runtime.jobs,
       blobs,
-      kernelNodes,
-      health: async () => ({ nats: natsUp && !nc.isClosed(), kernelNodes: nodes.list().length }),
-      jobStatusCounts: runtime.jobStatusCounts?.bind(runtime),
+      kernelNodes: async (): Promise<KernelNodeInfo[]> => runtime.kernelNodes(),
+      health: async () => ({ nats: natsUp && !nc.isClosed(), kernelNodes: runtime.kernelNodes().length }),
+      jobStatusCounts: () => runtime.jobStatusCounts(),
       metricsRegistries: runtime.metricsRegistries,
       logger,
     },
@@ -78,7 +72,6 @@ async function run(flags: GatewayFlags): Promise<void> {
     try {
       await gateway.stop();
       await runtime.stop();
-      await nodes.close();
       await nc.drain();
       process.exit(0);
     } catch (err) {
