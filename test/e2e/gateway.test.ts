@@ -7,6 +7,7 @@ import { encodeImage, inpaint } from '../../src/kernel/index.ts';
 import { discMask, rectMask, texturedImage } from '../support/images.ts';
 import { codes, download, gql, png, record, upload, wsClient } from '../support/gateway-client.ts';
 import { startStack, type Stack } from '../support/gateway-stack.ts';
+import { metricValue } from '../support/kernel-node.ts';
 
 const TOKEN_A = 'alice-token-0001';
 const TOKEN_B = 'bob-token-000002';
@@ -203,6 +204,13 @@ describe('subscriptions across gateways', () => {
     assert.ok(lateStates[0].version >= before.data!.job.version, 'first state is current, not the start of the history');
     assert.equal(lateStates.at(-1)!.status, 'COMPLETED');
     assert.equal(lateStates.at(-1)!.result!.id, early.values.at(-1)!.jobUpdates.result!.id);
+    // The job ran on gateway 0's host (its activities are timed there); gateway 1 only served
+    // the subscription, from the job's history in JetStream.
+    const m0 = await (await fetch(`${url}/metrics`)).text();
+    const m1 = await (await fetch(`${stack.gateways[1].url}/metrics`)).text();
+    assert.ok(metricValue(m0, 'patchwork_job_activity_duration_seconds_count', { outcome: 'ok' }) > 0);
+    assert.equal(metricValue(m1, 'patchwork_job_activity_duration_seconds_count', { outcome: 'ok' }), 0);
+    assert.ok(metricValue(m1, 'patchwork_jobs', { status: 'COMPLETED' }) >= 1);
     // After the end: a subscriber gets the final state and complete.
     const after = await follow(stack.gateways[1].url, TOKEN_A, job.id);
     assert.deepEqual(after.values.map((v) => v.jobUpdates.status), ['COMPLETED']);

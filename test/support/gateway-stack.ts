@@ -27,6 +27,8 @@ export interface StackOptions {
   /** PATCHWORK_TOKENS for the gateways. */
   tokens?: string;
   env?: Record<string, string>;
+  /** Flags for node itself in gateway processes (before the loader), e.g. --cpu-prof. */
+  gatewayNodeFlags?: string[];
 }
 
 export interface Stack {
@@ -38,8 +40,8 @@ export interface Stack {
   close(): Promise<void>;
 }
 
-function spawnGateway(natsUrl: string, namespace: string, env: Record<string, string>): Promise<GatewayProcess> {
-  const args = ['--import', loader, main, 'gateway', '--port', '0', '--host', '127.0.0.1', '--nats', natsUrl, '--namespace', namespace];
+function spawnGateway(natsUrl: string, namespace: string, env: Record<string, string>, nodeFlags: string[] = []): Promise<GatewayProcess> {
+  const args = [...nodeFlags, '--import', loader, main, 'gateway', '--port', '0', '--host', '127.0.0.1', '--nats', natsUrl, '--namespace', namespace];
   const child = spawn(process.execPath, args, {
     cwd: root,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -114,7 +116,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     gateways,
     kernels,
     async spawnGateway(extra = {}) {
-      const g = await spawnGateway(nats.url, namespace, { ...env, ...extra });
+      const g = await spawnGateway(nats.url, namespace, { ...env, ...extra }, opts.gatewayNodeFlags);
       gateways.push(g);
       await waitReady(g.url);
       return g;
