@@ -64,8 +64,8 @@ export async function createGateway(deps: GatewayDeps, config: GatewayConfig): P
   const auth = createAuthenticator(config.tokenMap);
   if (auth.open) logger.warn('no API tokens configured (PATCHWORK_TOKENS, PATCHWORK_TOKENS_FILE): the gateway is OPEN, every caller is tenant "local"');
   const limiter: RateLimiter = createRateLimiter(config.rateLimitPerSecond, config.rateLimitBurst);
-  let onState: ((lagMs: number) => void) | undefined;
-  const hub = new JobWatchHub(deps.jobs, logger, (view) => onState?.(Date.now() - Date.parse(view.updatedAt)));
+  // States reach the hub only after listen(), when `metrics` below exists.
+  const hub = new JobWatchHub(deps.jobs, logger, (view) => metrics.updateLag.observe(Math.max(0, Date.now() - Date.parse(view.updatedAt)) / 1000));
   const schema = gatewaySchema();
   const production = config.production;
   const blobUrl = (id: string): string => `${config.publicUrl ? config.publicUrl.replace(/\/+$/, '') : ''}/blobs/${id}`;
@@ -86,8 +86,6 @@ export async function createGateway(deps: GatewayDeps, config: GatewayConfig): P
     { subscriptions: () => hub.subscriberCount, jobWatches: () => hub.feedCount, webSockets: () => wsServer.clients.size, jobStatusCounts: deps.jobStatusCounts },
     deps.metricsRegistries,
   );
-
-  onState = (lagMs) => metrics.updateLag.observe(Math.max(0, lagMs) / 1000);
 
   const contextFor = (tenant: string): GatewayContext => ({ tenant, jobs: deps.jobs, hub, kernelNodes: deps.kernelNodes, blobUrl });
 
