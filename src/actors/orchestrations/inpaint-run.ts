@@ -50,6 +50,8 @@ export class JobRun {
   #progress = 0;
   #stepCount = 0;
   #shownPreview = -1;
+  /** The newest step a preview was asked for (rendering, or waiting to be). */
+  #previewAsked = -1;
   #previewBusy = false;
   #previewWanted: CompleteStep | null = null;
   #waiters: Array<() => void> = [];
@@ -160,16 +162,20 @@ export class JobRun {
 
   // --- steps and previews -------------------------------------------------------------------
 
-  /** A step completed: remember it, record progress, and ask for its preview off the critical path. */
-  completed(step: Omit<CompleteStep, 'index'>, fields: Partial<JobSummary>): void {
+  /**
+   * A step completed: remember it, record progress, and ask for its preview off the critical
+   * path, unless no hole pixel moved noticeably (`changed` = 0) since the step whose preview
+   * was last asked for: that picture is the one already coming.
+   */
+  completed(step: Omit<CompleteStep, 'index'>, changed: number, fields: Partial<JobSummary>): void {
     const complete: CompleteStep = { ...step, index: this.#stepCount++ };
     this.lastComplete = complete;
     if (fields.progress !== undefined) fields = { ...fields, progress: (this.#progress = Math.max(this.#progress, fields.progress)) };
     this.status({ ...fields, stats: this.statsNow() });
-    if (this.input.settings.previews) {
-      this.#previewWanted = complete;
-      this.#pumpPreview();
-    }
+    if (!this.input.settings.previews || (changed === 0 && this.#previewAsked === complete.index - 1)) return;
+    this.#previewWanted = complete;
+    this.#previewAsked = complete.index;
+    this.#pumpPreview();
   }
 
   /**
