@@ -58,7 +58,7 @@ export async function fill(run: JobRun): Promise<FillOutcome> {
 
   const step = async (request: StepRequest, rank: number): Promise<StepOutput> => {
     const out = await ctx.call<StepOutput>(JobActivity.step, { job, rank, ...request } satisfies StepInput, { retry: KERNEL_RETRY });
-    run.account(out.usage);
+    run.account(out.usage, true);
     return out;
   };
 
