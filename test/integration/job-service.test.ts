@@ -182,3 +182,19 @@ test('listing pages newest first with a status filter; history pages; a process 
   assert.deepEqual(paged, whole.map((h) => `${h.seq} ${h.type} ${h.summary}`));
   assert.ok(finished((await rt.jobs.get('lister', ids[1]))!));
 });
+
+test('a slot held by a job that ended without releasing it (terminated) is reclaimed: the queued job runs', { timeout: 120_000 }, async () => {
+  const capped = await c.runtime({ tenantRunningCap: 1, fill: { admissionPollMs: 300 } });
+  const big = await exampleCase('t067');
+  const im = await c.upload(capped.jobs, 's', big.image);
+  const mk = await c.upload(capped.jobs, 's', big.mask);
+  const holder = await capped.jobs.create('s', { imageId: im.id, maskId: mk.id, options: { patchSize: 9 } });
+  const waiting = await capped.jobs.create('s', { imageId: im.id, maskId: mk.id });
+  assert.equal(holder.status, 'RUNNING');
+  assert.equal(waiting.status, 'QUEUED');
+  // An operator's terminate: the job's code runs no further, so it never releases its slot.
+  await capped.host.client.terminate(holder.id, 'operator');
+  assert.equal((await untilDone(capped, 's', holder.id)).status, 'CANCELED');
+  const done = await untilDone(capped, 's', waiting.id);
+  assert.equal(done.status, 'COMPLETED');
+});

@@ -47,17 +47,34 @@ export class Admission {
   async admit(tenant: string, jobId: string, cap: number): Promise<AdmitOutput> {
     if (!(Number.isInteger(cap) && cap >= 1)) throw new CodedError('INVALID_ARGUMENT', `admission cap must be an integer >= 1, got ${cap}`);
     return this.#modify<AdmitOutput>(tenant, async (s) => {
-      if (s.running.includes(jobId)) return { slots: s, out: { admitted: true, position: 0 } };
-      const pruned = await this.#prune(s, jobId);
-      if (!pruned.queue.includes(jobId)) pruned.queue.push(jobId);
-      const free = cap - pruned.running.length;
-      const position = pruned.queue.indexOf(jobId);
-      if (position < free) {
-        pruned.queue.splice(position, 1);
-        pruned.running.push(jobId);
-        return { slots: pruned, out: { admitted: true, position: 0 } };
+      if (s.running.includes(jobId)) return { slots: null, out: { admitted: true, position: 0 } };
+      // Slots held by jobs that ended without releasing are reclaimed first.
+      const running = s.running;
+      const gone = await this.#finished(running);
+      let next: TenantSlots = { running: running.filter((id) => !gone.has(id)), queue: [...s.queue] };
+      let changed = gone.size > 0;
+      if (!next.queue.includes(jobId)) {
+        next.queue.push(jobId);
+        changed = true;
       }
-      return { slots: pruned, out: { admitted: false, position } };
+      let free = cap - next.running.length;
+      let position = next.queue.indexOf(jobId);
+      if (free > 0 && position >= free) {
+        // A slot is free but earlier jobs are ahead: drop those that ended while queued.
+        const ahead = await this.#finished(next.queue.slice(0, position));
+        if (ahead.size > 0) {
+          next = { running: next.running, queue: next.queue.filter((id) => !ahead.has(id)) };
+          changed = true;
+          free = cap - next.running.length;
+          position = next.queue.indexOf(jobId);
+        }
+      }
+      if (position < free) {
+        next.queue.splice(position, 1);
+        next.running.push(jobId);
+        return { slots: next, out: { admitted: true, position: 0 } };
+      }
+      return { slots: changed ? next : null, out: { admitted: false, position } };
     });
   }
 
@@ -74,9 +91,8 @@ export class Admission {
     );
   }
 
-  /** Drops jobs that finished or do not exist (their slot would otherwise be lost for good). */
-  async #prune(s: TenantSlots, self: string): Promise<TenantSlots> {
-    const ids = [...new Set([...s.running, ...s.queue])].filter((id) => id !== self);
+  /** Of these job ids, those whose job finished or does not exist (their place would be lost for good). */
+  async #finished(ids: readonly string[]): Promise<Set<string>> {
     const gone = new Set<string>();
     await Promise.all(
       ids.map(async (id) => {
@@ -84,15 +100,17 @@ export class Admission {
         if (!st || isTerminalStatus(st.status)) gone.add(id);
       }),
     );
-    return { running: s.running.filter((id) => !gone.has(id)), queue: s.queue.filter((id) => !gone.has(id)) };
+    return gone;
   }
 
-  async #modify<R>(tenant: string, fn: (s: TenantSlots) => Promise<{ slots: TenantSlots; out: R }>): Promise<R> {
+  /** Read, change, compare-and-set; `slots: null` means nothing to write. */
+  async #modify<R>(tenant: string, fn: (s: TenantSlots) => Promise<{ slots: TenantSlots | null; out: R }>): Promise<R> {
     const key = tenantKey(tenant);
     for (let attempt = 0; attempt < CAS_ATTEMPTS; attempt++) {
       const e = await this.#kv.get(key);
       const current: TenantSlots = e && e.operation === 'PUT' ? e.json<TenantSlots>() : { running: [], queue: [] };
       const { slots, out } = await fn(current);
+      if (!slots) return out;
       const bytes = JSON.stringify(slots);
       try {
         if (e) await this.#kv.update(key, bytes, e.revision);

@@ -19,9 +19,16 @@ export interface FillSettings {
   soloMaxTargets: number;
   /** Chunks of tiles per node and step: a node that finishes early takes the next chunk. */
   chunksPerNode: number;
-  /** Render a preview of the latest complete step while the next one runs. */
+  /** Render previews of complete steps while the next ones run. */
   previews: boolean;
   previewFormat: OutputFormat;
+  /**
+   * Most kernel time previews may take, as a share of the kernel time of the steps (a full-size
+   * preview costs about as much as a step chunk): after a preview that took p ms, the next is
+   * asked for once the steps since took p / previewShare ms. The first complete step always
+   * gets one. 1 = a preview after (nearly) every step.
+   */
+  previewShare: number;
   /** How often a queued job asks again for a slot, in case a wake-up was lost. */
   admissionPollMs: number;
 }
@@ -33,6 +40,7 @@ export const DEFAULT_FILL_SETTINGS: Readonly<FillSettings> = Object.freeze({
   chunksPerNode: 2,
   previews: true,
   previewFormat: 'jpeg',
+  previewShare: 0.1,
   admissionPollMs: 10_000,
 });
 

@@ -58,7 +58,7 @@ export async function fill(run: JobRun): Promise<FillOutcome> {
 
   const step = async (request: StepRequest, rank: number): Promise<StepOutput> => {
     const out = await ctx.call<StepOutput>(JobActivity.step, { job, rank, ...request } satisfies StepInput, { retry: KERNEL_RETRY });
-    run.account(out.usage);
+    run.account(out.usage, true);
     return out;
   };
 
@@ -101,8 +101,8 @@ export async function fill(run: JobRun): Promise<FillOutcome> {
     return splitTiles(w, nodes === 1 ? 1 : Math.min(levels[l].tileCount, nodes * chunksPerNode));
   };
   const fraction = (level: number, iteration: number): number => Math.min(0.999, (doneWork + (work[level] * iteration) / maxIterations) / totalWork);
-  const progress = (level: number, iteration: number, results: ResultRefValue[], state: Uint8Array): void =>
-    run.completed({ level, iteration, results, state }, { level, levels: levels.length, iteration, progress: fraction(level, iteration) });
+  const progress = (level: number, iteration: number, changed: number, results: ResultRefValue[], state: Uint8Array): void =>
+    run.completed({ level, iteration, results, state }, changed, { level, levels: levels.length, iteration, progress: fraction(level, iteration) });
 
   /** One step as `chunks` calls over `nodes` nodes, each node pulling the next chunk when free. */
   const wave = async (nodes: number, chunks: number[][], request: (tiles: number[], chunk: number) => StepRequest): Promise<StepOutput[]> => {
@@ -153,7 +153,7 @@ export async function fill(run: JobRun): Promise<FillOutcome> {
       }
       previous = last.results;
       previousState = last.startState;
-      progress(last.level, last.iteration + 1, previous, previousState);
+      progress(last.level, last.iteration + 1, last.changed, previous, previousState);
       next = through > 0 ? { level: through - 1, iteration: 0, mode: 'iterate' } : { level: 0, iteration: last.iteration + 1, mode: 'vote' };
       chunks = chunksOf(next.level);
       continue;
@@ -195,7 +195,13 @@ export async function fill(run: JobRun): Promise<FillOutcome> {
     if (ran.mode === 'vote') return finishWith(allResults(responses), ran.startState);
     previous = allResults(responses);
     previousState = ran.startState;
-    progress(ran.level, ran.iteration + 1, previous, previousState);
+    progress(
+      ran.level,
+      ran.iteration + 1,
+      responses.reduce((n, r) => n + r.reports[0].changed, 0),
+      previous,
+      previousState,
+    );
     chunks = chunksOf(ran.level, measuredWork(levels[ran.level].tileTargets, responses));
     next = { level: ran.level, iteration: ran.iteration + 1, mode: 'iterate' };
   }

@@ -50,6 +50,11 @@ export class JobRun {
   #progress = 0;
   #stepCount = 0;
   #shownPreview = -1;
+  /** The newest step a preview was asked for (rendering, or waiting to be). */
+  #previewAsked = -1;
+  /** Kernel ms of step calls since the last preview was asked for, and what the last preview took. */
+  #stepMsSincePreview = 0;
+  #previewCostMs = 0;
   #previewBusy = false;
   #previewWanted: CompleteStep | null = null;
   #waiters: Array<() => void> = [];
@@ -69,7 +74,9 @@ export class JobRun {
     this.ctx.setStatus({ ...fields, rev: this.rev });
   }
 
-  account(u: CallUsage): void {
+  /** Adds a call's cost; `step` marks the step calls previews are budgeted against. */
+  account(u: CallUsage, step = false): void {
+    if (step) this.#stepMsSincePreview += u.kernelMs;
     this.stats.kernelCpuMs += u.kernelMs;
     this.stats.kernelCalls += 1;
     this.stats.blobBytes += u.blobBytesWritten;
@@ -160,16 +167,27 @@ export class JobRun {
 
   // --- steps and previews -------------------------------------------------------------------
 
-  /** A step completed: remember it, record progress, and ask for its preview off the critical path. */
-  completed(step: Omit<CompleteStep, 'index'>, fields: Partial<JobSummary>): void {
+  /**
+   * A step completed: remember it, record progress, and ask for its preview off the critical
+   * path when the budget allows (`previewShare`; the first complete step always gets one),
+   * unless no hole pixel moved noticeably (`changed` = 0) since the step whose preview was last
+   * asked for: that picture is the one already coming. The budget is counted in the kernel ms
+   * the calls reported (recorded results), so a replay decides the same.
+   */
+  completed(step: Omit<CompleteStep, 'index'>, changed: number, fields: Partial<JobSummary>): void {
     const complete: CompleteStep = { ...step, index: this.#stepCount++ };
     this.lastComplete = complete;
     if (fields.progress !== undefined) fields = { ...fields, progress: (this.#progress = Math.max(this.#progress, fields.progress)) };
     this.status({ ...fields, stats: this.statsNow() });
-    if (this.input.settings.previews) {
-      this.#previewWanted = complete;
-      this.#pumpPreview();
-    }
+    const { previews, previewShare } = this.input.settings;
+    if (!previews) return;
+    if (changed === 0 && this.#previewAsked === complete.index - 1) return;
+    const first = this.#previewAsked < 0;
+    if (!first && this.#stepMsSincePreview * previewShare < this.#previewCostMs) return;
+    this.#stepMsSincePreview = 0;
+    this.#previewWanted = complete;
+    this.#previewAsked = complete.index;
+    this.#pumpPreview();
   }
 
   /**
@@ -187,6 +205,7 @@ export class JobRun {
       .then(
         (out) => {
           this.account(out.usage);
+          this.#previewCostMs = out.usage.kernelMs;
           if (this.finished || step.index <= this.#shownPreview) return;
           this.#shownPreview = step.index;
           this.status({ preview: this.imageRef(out.blob.id, contentTypeOf(format)), stats: this.statsNow() });
