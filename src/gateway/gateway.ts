@@ -177,6 +177,10 @@ export async function createGateway(deps: GatewayDeps, config: GatewayConfig): P
     includeStacktraceInErrorResponses: !production,
     introspection: true,
     logger,
+    // Apollo would stop itself on SIGINT/SIGTERM and re-raise the signal; the process that owns
+    // the gateway (`patchwork gateway`, `patchwork up`) decides the shutdown order instead, and
+    // two concurrent stops left the drain hanging until the hard timeout.
+    stopOnTerminationSignals: false,
   });
   await apollo.start();
 
