@@ -23,8 +23,11 @@ interface Following {
   id: string;
   version: number;
   previewId: string | null;
-  /** Bumped per preview load, so a slow older load never replaces a newer picture. */
-  previewSeq: number;
+  /** The newest preview not shown yet, and whether one is downloading now. */
+  pendingPreview: string | null;
+  loadingPreview: boolean;
+  /** The job ended: the result (or nothing) replaces the previews. */
+  done: boolean;
   stop: () => void;
   job: Job | null;
 }
@@ -260,7 +263,7 @@ function follow(job: Job, before: string): void {
   beforeUrl = before;
   el.photo.dataset.previews = '0';
   previewCount = 0;
-  const f: Following = { id: job.id, version: -1, previewId: null, previewSeq: 0, stop: () => {}, job: null };
+  const f: Following = { id: job.id, version: -1, previewId: null, pendingPreview: null, loadingPreview: false, done: false, stop: () => {}, job: null };
   following = f;
   el.jobPanel.dataset.jobId = job.id;
   setSize(job.image.width, job.image.height);
@@ -288,20 +291,42 @@ function levelText(job: Job): string {
   return `Level ${job.levels - job.level} of ${job.levels}${job.iteration !== null ? ` · iteration ${job.iteration}` : ''}`;
 }
 
+/**
+ * Shows a preview on the stage. One download at a time: updates that arrive meanwhile replace
+ * the pending one (the newest wins), so a burst of iterations never queues stale pictures.
+ */
 function showPreview(f: Following, url: string): void {
-  const seq = ++f.previewSeq;
-  void api.objectUrl(url).then(
-    (objectUrl) => {
-      if (following !== f || seq !== f.previewSeq) return;
-      el.photo.onload = () => {
-        el.photo.onload = null;
-        previewCount++;
-        el.photo.dataset.previews = String(previewCount);
-      };
-      el.photo.src = objectUrl;
-    },
-    (e: unknown) => toast(`Cannot load the preview: ${describe(e)}`, 'error'),
-  );
+  f.pendingPreview = url;
+  if (f.loadingPreview) return;
+  f.loadingPreview = true;
+  const next = (): void => {
+    const u = f.pendingPreview;
+    f.pendingPreview = null;
+    if (!u || following !== f) {
+      f.loadingPreview = false;
+      return;
+    }
+    api.objectUrl(u).then(
+      (objectUrl) => {
+        if (following !== f || f.done) {
+          f.loadingPreview = false;
+          return;
+        }
+        el.photo.onload = () => {
+          el.photo.onload = null;
+          previewCount++;
+          el.photo.dataset.previews = String(previewCount);
+          next();
+        };
+        el.photo.src = objectUrl;
+      },
+      (e: unknown) => {
+        toast(`Cannot load the preview: ${describe(e)}`, 'error');
+        next();
+      },
+    );
+  };
+  next();
 }
 
 function render(job: Job): void {
@@ -315,6 +340,7 @@ function render(job: Job): void {
   el.progressBar.style.width = `${pct}%`;
   el.progressBar.parentElement!.setAttribute('aria-valuenow', String(pct));
   const running = !TERMINAL.includes(job.status);
+  f.done = !running;
   show(el.jobControls, running);
   show(el.doneControls, job.status === 'COMPLETED');
   el.pause.textContent = job.status === 'PAUSED' ? 'Resume' : 'Pause';
@@ -330,8 +356,8 @@ function render(job: Job): void {
 
   switch (job.status) {
     case 'QUEUED':
-      el.jobTitle.textContent = 'Waiting for a free slot…';
-      el.progressText.textContent = 'Other jobs of yours are running; this one starts when one ends.';
+      el.jobTitle.textContent = 'Queued';
+      el.progressText.textContent = 'Starts as soon as there is room (you may have other jobs running).';
       break;
     case 'RUNNING':
       el.jobTitle.textContent = 'Filling…';
