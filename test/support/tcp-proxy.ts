@@ -38,22 +38,23 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   const port = (server.address() as AddressInfo).port;
+  const drop = (): void => {
+    down = true;
+    for (const s of sockets) s.destroy();
+    sockets.clear();
+  };
   return {
     port,
     url: `http://127.0.0.1:${port}`,
     get connections() {
       return connections;
     },
-    drop() {
-      down = true;
-      for (const s of sockets) s.destroy();
-      sockets.clear();
-    },
+    drop,
     restore() {
       down = false;
     },
     close() {
-      this.drop();
+      drop();
       return new Promise((r) => server.close(() => r()));
     },
   };
