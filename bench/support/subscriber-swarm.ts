@@ -27,6 +27,8 @@ const latencies: number[] = [];
 const finalSeen = new Array<boolean>(count).fill(false);
 const firstSeen = new Array<boolean>(count).fill(false);
 const versionsSeen = new Set<number>();
+/** Latencies by state version: is a state late for everyone (the pipeline) or spread (the fan-out)? */
+const byVersion = new Map<number, number[]>();
 let errors = 0;
 let firstErrors = '';
 let received = 0;
@@ -60,8 +62,12 @@ function connectOne(i: number): void {
             }
             received++;
             if (live) {
-              latencies.push(now - Date.parse(u.updatedAt));
+              const ms = now - Date.parse(u.updatedAt);
+              latencies.push(ms);
               versionsSeen.add(u.version);
+              let list = byVersion.get(u.version);
+              if (!list) byVersion.set(u.version, (list = []));
+              list.push(ms);
             }
             if (!firstSeen[i]) {
               firstSeen[i] = true;
@@ -114,6 +120,10 @@ process.stdout.write(
     missed: finalSeen.filter((f) => !f).length,
     errors,
     first_error: firstErrors || undefined,
+    by_version: [...byVersion].sort((a, b) => a[0] - b[0]).map(([version, l]) => {
+      l.sort((a, b) => a - b);
+      return { version, n: l.length, min: l[0], p50: l[Math.floor(l.length / 2)], max: l[l.length - 1] };
+    }),
   }) + '\n',
 );
 await Promise.all(clients.map((c) => c.dispose()));

@@ -64,7 +64,8 @@ export async function createGateway(deps: GatewayDeps, config: GatewayConfig): P
   const auth = createAuthenticator(config.tokenMap);
   if (auth.open) logger.warn('no API tokens configured (PATCHWORK_TOKENS, PATCHWORK_TOKENS_FILE): the gateway is OPEN, every caller is tenant "local"');
   const limiter: RateLimiter = createRateLimiter(config.rateLimitPerSecond, config.rateLimitBurst);
-  const hub = new JobWatchHub(deps.jobs, logger);
+  // States reach the hub only after listen(), when `metrics` below exists.
+  const hub = new JobWatchHub(deps.jobs, logger, (view) => metrics.updateLag.observe(Math.max(0, Date.now() - Date.parse(view.updatedAt)) / 1000));
   const schema = gatewaySchema();
   const production = config.production;
   const blobUrl = (id: string): string => `${config.publicUrl ? config.publicUrl.replace(/\/+$/, '') : ''}/blobs/${id}`;
@@ -176,11 +177,10 @@ export async function createGateway(deps: GatewayDeps, config: GatewayConfig): P
     formatError,
     includeStacktraceInErrorResponses: !production,
     introspection: true,
-    logger,
-    // Apollo would stop itself on SIGINT/SIGTERM and re-raise the signal; the process that owns
-    // the gateway (`patchwork gateway`, `patchwork up`) decides the shutdown order instead, and
-    // two concurrent stops left the drain hanging until the hard timeout.
+    // The process owner (patchwork gateway) handles SIGTERM and calls stop() in order; Apollo's
+    // own handler would race it and re-raise the signal.
     stopOnTerminationSignals: false,
+    logger,
   });
   await apollo.start();
 

@@ -21,6 +21,7 @@ export class GatewayMetrics {
   readonly uploads: Counter;
   readonly uploadBytes: Counter;
   readonly subscriptionUpdates: Counter;
+  readonly updateLag: Histogram;
   readonly extra: Registry[];
 
   constructor(sources: GatewayMetricsSources, extra: Registry[] = []) {
@@ -37,6 +38,12 @@ export class GatewayMetrics {
     this.graphqlErrors = new Counter({ name: 'patchwork_gateway_graphql_errors_total', help: 'GraphQL errors sent, by extensions.code', labelNames: ['code'], registers });
     this.uploads = new Counter({ name: 'patchwork_gateway_uploads_total', help: 'Images accepted on POST /uploads', registers });
     this.uploadBytes = new Counter({ name: 'patchwork_gateway_upload_bytes_total', help: 'Bytes of images accepted on POST /uploads', registers });
+    this.updateLag = new Histogram({
+      name: 'patchwork_gateway_job_update_lag_seconds',
+      help: "From a job state's event being stored (its updatedAt) to this gateway's upstream watch receiving it, before the fan-out to subscribers",
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers,
+    });
     this.subscriptionUpdates = new Counter({ name: 'patchwork_gateway_subscription_updates_total', help: 'Job states sent to subscribers', registers });
     new Gauge({
       name: 'patchwork_gateway_subscriptions',

@@ -42,12 +42,25 @@ function mapStream<T>(source: AsyncIterator<T>, fn: (value: T) => Result): Async
   return mapped;
 }
 
+/**
+ * Keys interned: every subscriber of the same operation uses the very same key string, so the
+ * memo's map lookup compares by identity instead of character by character.
+ */
+const interned = new Map<string, string>();
+function intern(key: string): string {
+  const known = interned.get(key);
+  if (known !== undefined) return known;
+  if (interned.size >= 10_000) interned.clear();
+  interned.set(key, key);
+  return key;
+}
+
 export async function subscribeShared(args: ExecutionArgs): Promise<AsyncIterableIterator<ExecutionResult> | ExecutionResult> {
   const source = await createSourceEventStream(args);
   if (!(Symbol.asyncIterator in source)) return source as ExecutionResult;
   const run = (payload: unknown): Result => execute({ ...args, rootValue: payload });
   if (source instanceof JobUpdateStream) {
-    const key = `${args.operationName ?? ''}\u0000${JSON.stringify(args.variableValues ?? {})}\u0000${print(args.document)}`;
+    const key = intern(`${args.operationName ?? ''}\u0000${JSON.stringify(args.variableValues ?? {})}\u0000${print(args.document)}`);
     return mapStream<JobView>(source, (view) => source.memo.get(key, view.version, () => run(view)));
   }
   const it = (source as AsyncIterable<unknown>)[Symbol.asyncIterator]();

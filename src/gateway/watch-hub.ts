@@ -148,6 +148,7 @@ class Feed {
     private readonly jobs: JobService,
     private readonly onClosed: (feed: Feed) => void,
     private readonly logger: Logger | undefined,
+    private readonly onState: ((view: JobView) => void) | undefined,
   ) {
     this.ready = new Promise<void>((resolve, reject) => {
       this.#markReady = resolve;
@@ -181,6 +182,7 @@ class Feed {
   #publish(view: JobView): void {
     if (this.latest && view.version <= this.latest.version && !(isTerminal(view) && !isTerminal(this.latest))) return;
     this.latest = view;
+    this.onState?.(view);
     for (const s of this.subscribers) s.offer(view);
     this.#markReady();
   }
@@ -233,11 +235,14 @@ export class JobWatchHub {
   readonly #feeds = new Map<string, Feed>();
   readonly #jobs: JobService;
   readonly #logger: Logger | undefined;
+  readonly #onState: ((view: JobView) => void) | undefined;
   #subscribers = 0;
 
-  constructor(jobs: JobService, logger?: Logger) {
+  /** `onState` sees every state an upstream watch delivers (metrics). */
+  constructor(jobs: JobService, logger?: Logger, onState?: (view: JobView) => void) {
     this.#jobs = jobs;
     this.#logger = logger;
+    this.#onState = onState;
   }
 
   /** Subscribers now attached, across jobs. */
@@ -260,7 +265,7 @@ export class JobWatchHub {
     if (!feed) {
       const created: Feed = new Feed(tenant, id, this.#jobs, (f) => {
         if (this.#feeds.get(key) === f) this.#feeds.delete(key);
-      }, this.#logger);
+      }, this.#logger, this.#onState);
       feed = created;
       this.#feeds.set(key, created);
     }

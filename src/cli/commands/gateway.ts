@@ -7,7 +7,7 @@ import { pino } from 'pino';
 import { BlobStore } from '../../common/blob-store.ts';
 import { patchworkNames } from '../../common/names.ts';
 import { connectNats } from '../../common/nats.ts';
-import { createGateway, loadGatewayConfig, type GatewayConfigInput } from '../../gateway/index.ts';
+import { createGateway, loadGatewayConfig, type GatewayConfigInput, type KernelNodeInfo } from '../../gateway/index.ts';
 import { EXIT_FAILURE } from '../exit-codes.ts';
 import { startJobRuntime } from '../job-runtime.ts';
 import { parseInteger } from '../parse.ts';
@@ -46,9 +46,9 @@ async function run(flags: GatewayFlags): Promise<void> {
     {
       jobs: runtime.jobs,
       blobs,
-      kernelNodes: () => runtime.kernelNodes(),
-      health: async () => ({ nats: natsUp && !nc.isClosed(), kernelNodes: (await runtime.kernelNodes()).length }),
-      jobStatusCounts: runtime.jobStatusCounts?.bind(runtime),
+      kernelNodes: async (): Promise<KernelNodeInfo[]> => runtime.kernelNodes(),
+      health: async () => ({ nats: natsUp && !nc.isClosed(), kernelNodes: runtime.kernelNodes().length }),
+      jobStatusCounts: () => runtime.jobStatusCounts(),
       metricsRegistries: runtime.metricsRegistries,
       logger,
     },
