@@ -46,6 +46,21 @@ export default tseslint.config(
     },
   },
   {
+    // The gateway sees jobs only through the actor runtime's public API and the job contract.
+    files: ['src/gateway/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['**/kernel/**', '**/cli/**'], message: 'src/gateway imports the src/actors public API and src/common only.' },
+            { regex: '/actors/(?!index\\.ts$|jobs/types\\.ts$)', message: 'src/gateway imports src/actors/index.ts or src/actors/jobs/types.ts, not the modules behind them.' },
+          ],
+        },
+      ],
+    },
+  },
+  {
     // Shared infrastructure any room may import; it imports nothing of the rooms.
     files: ['src/common/**/*.ts'],
     rules: {

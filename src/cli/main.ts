@@ -2,6 +2,7 @@
 // commands/ and registers itself here.
 import { Command, type CommanderError } from 'commander';
 import { registerKernel } from './commands/kernel.ts';
+import { registerGateway } from './commands/gateway.ts';
 import { registerLocal } from './commands/local.ts';
 import { EXIT_BAD_INPUT } from './exit-codes.ts';
 
@@ -16,5 +17,6 @@ const program = new Command('patchwork')
 
 registerLocal(program);
 registerKernel(program);
+registerGateway(program);
 
 await program.parseAsync(process.argv);
