@@ -11,6 +11,8 @@ import type { KernelNodeInfo } from '../gateway/index.ts';
 export interface JobRuntimeOptions {
   connection: NatsConnection;
   namespace: string;
+  /** Replicas of the stream and buckets the runtime creates (ActorHost `replicas`, KernelCluster `replicas`). */
+  replicas: number;
   maxRunningJobsPerTenant: number;
   drainMs: number;
   logger: Logger;

@@ -40,8 +40,8 @@ async function run(flags: GatewayFlags): Promise<void> {
     }
   })();
   const names = patchworkNames(config.namespace);
-  const blobs = await BlobStore.open(nc, { bucket: names.blobBucket });
-  const runtime = await startJobRuntime({ connection: nc, namespace: config.namespace, maxRunningJobsPerTenant: config.maxRunningJobsPerTenant, drainMs: config.drainMs, logger });
+  const blobs = await BlobStore.open(nc, { bucket: names.blobBucket, replicas: config.jetstreamReplicas });
+  const runtime = await startJobRuntime({ connection: nc, namespace: config.namespace, replicas: config.jetstreamReplicas, maxRunningJobsPerTenant: config.maxRunningJobsPerTenant, drainMs: config.drainMs, logger });
   const gateway = await createGateway(
     {
       jobs: runtime.jobs,
