@@ -42,3 +42,11 @@ export { InProcessDispatcher, type Dispatcher, type ActivityRequest, type Activi
 // History format (for tools that read histories)
 export type { HistoryEvent, HistoryEventType } from './events.ts';
 export { FORMAT_VERSION } from './codec.ts';
+
+// The inpaint job: the runtime factory a process embeds, and the job service (contract: jobs/types.ts)
+export { createJobRuntime, type JobRuntime, type JobRuntimeOptions, type KernelNodeView } from './jobs/job-runtime.ts';
+export { ActorJobService, type JobServiceOptions } from './jobs/job-service.ts';
+export { JobDispatcher, type JobDispatcherOptions } from './jobs/job-dispatcher.ts';
+export { DEFAULT_FILL_SETTINGS, INPAINT_ORCHESTRATION, type FillSettings, type InpaintJobInput, type InpaintJobOutput } from './jobs/job-state.ts';
+export type * from './jobs/types.ts';
+export { TERMINAL_JOB_STATUSES } from './jobs/types.ts';

@@ -1,8 +1,8 @@
 // The `patchwork` command: a thin dispatcher. Each subcommand lives in its own file under
 // commands/ and registers itself here.
 import { Command, type CommanderError } from 'commander';
-import { registerKernel } from './commands/kernel.ts';
 import { registerGateway } from './commands/gateway.ts';
+import { registerKernel } from './commands/kernel.ts';
 import { registerLocal } from './commands/local.ts';
 import { EXIT_BAD_INPUT } from './exit-codes.ts';
 
@@ -16,7 +16,7 @@ const program = new Command('patchwork')
   });
 
 registerLocal(program);
-registerKernel(program);
 registerGateway(program);
+registerKernel(program);
 
 await program.parseAsync(process.argv);

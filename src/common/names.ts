@@ -22,6 +22,12 @@ export interface PatchworkNames {
   readonly blobBucket: string;
   /** Heartbeats of kernel nodes (used by placement). */
   readonly nodeBucket: string;
+  /** The inpaint job's uploads registry: which tenant uploaded which blob. */
+  readonly uploadBucket: string;
+  /** Outputs of jobs (previews, results) by tenant, for download checks. */
+  readonly outputBucket: string;
+  /** Per-tenant admission of jobs (running slots and the queue). */
+  readonly admissionBucket: string;
   historySubject(id: string): string;
   inboxSubject(id: string): string;
 }
@@ -45,6 +51,9 @@ export function patchworkNames(namespace = 'job', overrides: NameOverrides = {})
     indexBucket: `${ns}_index`,
     blobBucket: overrides.blobBucket ?? `${ns}_blobs`,
     nodeBucket: `${ns}_nodes`,
+    uploadBucket: `${ns}_uploads`,
+    outputBucket: `${ns}_outputs`,
+    admissionBucket: `${ns}_admission`,
     historySubject: (id) => `${ns}.${id}.events`,
     inboxSubject: (id) => `${ns}.${id}.inbox`,
   };

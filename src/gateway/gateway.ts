@@ -176,6 +176,9 @@ export async function createGateway(deps: GatewayDeps, config: GatewayConfig): P
     formatError,
     includeStacktraceInErrorResponses: !production,
     introspection: true,
+    // The process owner (patchwork gateway) handles SIGTERM and calls stop() in order; Apollo's
+    // own handler would race it and re-raise the signal.
+    stopOnTerminationSignals: false,
     logger,
   });
   await apollo.start();

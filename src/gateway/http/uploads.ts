@@ -44,18 +44,27 @@ class UploadRejected extends Error {
 }
 
 /**
- * Answers and makes sure nothing more of the body is read: the connection closes after the
- * answer is written, so a client that keeps sending gets the status, not our buffering.
+ * Answers at once, then a lingering close (as nginx does): what the client is still sending is
+ * read and discarded — never buffered — for a moment, so the client gets to read the answer
+ * instead of a connection reset (closing a socket with unread data sends a reset, and HTTP
+ * clients that are still writing then report EPIPE, not the status); after LINGER_MS the
+ * connection is cut.
  */
 function refuse(req: Request, res: Response, e: UploadRejected): void {
   if (res.headersSent) {
     req.destroy();
     return;
   }
-  res.setHeader('Connection', 'close');
   res.status(e.status).json(restError(e.code as RestCode, e.message, e.reason));
-  res.once('finish', () => setTimeout(() => req.destroy(), 50).unref());
+  req.resume();
+  const linger = setTimeout(() => req.socket.destroy(), LINGER_MS);
+  linger.unref();
+  req.once('end', () => clearTimeout(linger));
+  req.once('close', () => clearTimeout(linger));
 }
+
+/** How long a refused upload's remaining body is read and discarded before the connection is cut. */
+const LINGER_MS = 2_000;
 
 type RestCode = Parameters<typeof restError>[0];
 
@@ -136,7 +145,10 @@ async function inspect(bytes: Buffer, type: ImageType, maxPixels: number): Promi
   } catch (err) {
     throw new UploadRejected(400, 'BAD_USER_INPUT', `the image is truncated or corrupt: ${(err as Error).message}`, 'BAD_IMAGE');
   }
-  return { width: meta.width, height: meta.height };
+  // EXIF orientations 5-8 turn the picture a quarter: the kernel decodes it upright (sharp's
+  // rotate()), so the size a job sees is the turned one.
+  const turned = (meta.orientation ?? 1) >= 5;
+  return turned ? { width: meta.height, height: meta.width } : { width: meta.width, height: meta.height };
 }
 
 export function uploadHandler(settings: UploadSettings, deps: UploadDeps) {

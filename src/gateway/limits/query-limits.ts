@@ -21,7 +21,7 @@ const FIELD_WEIGHT: Record<string, number> = { history: 10, kernelNodes: 5 };
 /** Fields whose `first` argument multiplies the cost of what they select: default and largest page. */
 export const PAGE_SIZES: Record<string, { default: number; max: number }> = {
   jobs: { default: 20, max: 100 },
-  history: { default: 50, max: 500 },
+  history: { default: 50, max: 100 },
 };
 
 function limitError(reason: 'QUERY_TOO_DEEP' | 'QUERY_TOO_COSTLY', message: string): GraphQLError {
