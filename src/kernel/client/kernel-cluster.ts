@@ -85,6 +85,8 @@ export class KernelCluster {
   readonly #clients = new Map<string, NodeClient>();
   /** Calls this client has in flight per node (heartbeats lag; this does not). */
   readonly #inFlight = new Map<string, number>();
+  /** When this client's last call on each node ended: heartbeats older than that overstate load. */
+  readonly #settledAt = new Map<string, number>();
 
   private constructor(nodes: NodeSet, names: PatchworkNames, opts: KernelClusterOptions) {
     this.nodes = nodes;
@@ -124,7 +126,10 @@ export class KernelCluster {
   }
 
   #load(n: LiveNode): number {
-    return Math.max(n.inFlight, this.inFlight(n.id)) / n.capacity;
+    // A heartbeat written before our last call there ended still counts that call as running;
+    // trusting it would steer work away from a node that is in fact idle.
+    const reported = n.seenAt >= (this.#settledAt.get(n.id) ?? 0) ? n.inFlight : 0;
+    return Math.max(reported, this.inFlight(n.id)) / n.capacity;
   }
 
   #client(n: LiveNode): NodeClient {
@@ -195,6 +200,7 @@ export class KernelCluster {
         this.#log?.warn({ method, node: node.id, attempt, code: err.code, err: err.message }, 'kernel call failed; retrying');
       } finally {
         this.#inFlight.set(node.id, this.inFlight(node.id) - 1);
+        this.#settledAt.set(node.id, Date.now());
       }
     }
     throw new CodedError(last?.code ?? 'KERNEL_UNAVAILABLE', `kernel ${method} failed after ${attempts} attempts: ${last?.message ?? 'no node answered'}`, {
