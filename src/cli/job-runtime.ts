@@ -6,10 +6,15 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { createJobRuntime, type KernelNodeView } from '../actors/index.ts';
 import type { JobService, JobStatus } from '../actors/jobs/types.ts';
+import type { ClientConfig } from '../kernel/cluster/config.ts';
 
 export interface JobRuntimeOptions {
   connection: NatsConnection;
   namespace: string;
+  /** Replicas of the stream and buckets the runtime creates (ActorHost `replicas`, KernelCluster `replicas`). */
+  replicas: number;
+  /** The kernel client's settings (PATCHWORK_KERNEL_CLIENT_*: TLS to the nodes, deadline, attempts). */
+  kernelClient: ClientConfig;
   maxRunningJobsPerTenant: number;
   drainMs: number;
   logger: Logger;
@@ -29,6 +34,13 @@ export async function startJobRuntime(opts: JobRuntimeOptions): Promise<GatewayJ
   const runtime = await createJobRuntime({
     nc: opts.connection,
     namespace: opts.namespace,
+    replicas: opts.replicas,
+    kernel: {
+      tls: { ca: opts.kernelClient.tlsCa, cert: opts.kernelClient.tlsCert, key: opts.kernelClient.tlsKey, serverName: opts.kernelClient.tlsServerName },
+      deadlineMs: opts.kernelClient.deadlineMs,
+      attempts: opts.kernelClient.attempts,
+      replicas: opts.replicas,
+    },
     tenantRunningCap: opts.maxRunningJobsPerTenant,
     logger: opts.logger.child({ part: 'jobs' }),
   });

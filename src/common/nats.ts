@@ -4,6 +4,7 @@
 import { connect, type NodeConnectionOptions, type NatsConnection } from '@nats-io/transport-node';
 import { JetStreamApiError } from '@nats-io/jetstream';
 import { CodedError } from './errors.ts';
+import { natsAuthFromEnv } from './nats-auth.ts';
 
 export type { NatsConnection };
 
@@ -16,7 +17,9 @@ export interface ConnectOptions {
   extra?: Partial<NodeConnectionOptions>;
 }
 
+/** Connects with the credentials in PATCHWORK_NATS_USER / PATCHWORK_NATS_PASSWORD when set (see nats-auth.ts); `extra` wins. */
 export async function connectNats(opts: ConnectOptions): Promise<NatsConnection> {
+  const auth = natsAuthFromEnv();
   try {
     return await connect({
       servers: opts.servers,
@@ -25,12 +28,13 @@ export async function connectNats(opts: ConnectOptions): Promise<NatsConnection>
       maxReconnectAttempts: -1,
       reconnectTimeWait: 250,
       waitOnFirstConnect: false,
+      ...auth,
       ...opts.extra,
     });
   } catch (err) {
     throw new CodedError(
       'NATS_UNAVAILABLE',
-      `cannot connect to NATS at ${String(opts.servers)}: ${(err as Error).message}. Check that nats-server runs with JetStream (-js) and that the URL is right.`,
+      `cannot connect to NATS at ${String(opts.servers)}: ${(err as Error).message}. Check that nats-server runs with JetStream (-js), that the URL is right and, if the server requires credentials, that PATCHWORK_NATS_USER and PATCHWORK_NATS_PASSWORD are set.`,
       { retryable: true, cause: err },
     );
   }

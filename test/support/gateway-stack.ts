@@ -40,7 +40,7 @@ export interface Stack {
   close(): Promise<void>;
 }
 
-function spawnGateway(natsUrl: string, namespace: string, env: Record<string, string>, nodeFlags: string[] = []): Promise<GatewayProcess> {
+export function spawnGateway(natsUrl: string, namespace: string, env: Record<string, string>, nodeFlags: string[] = []): Promise<GatewayProcess> {
   const args = [...nodeFlags, '--import', loader, main, 'gateway', '--port', '0', '--host', '127.0.0.1', '--nats', natsUrl, '--namespace', namespace];
   const child = spawn(process.execPath, args, {
     cwd: root,

@@ -8,6 +8,7 @@ import { BlobStore } from '../../common/blob-store.ts';
 import { patchworkNames } from '../../common/names.ts';
 import { connectNats } from '../../common/nats.ts';
 import { createGateway, loadGatewayConfig, type GatewayConfigInput, type KernelNodeInfo } from '../../gateway/index.ts';
+import { clientConfig } from '../../kernel/cluster/config.ts';
 import { EXIT_FAILURE } from '../exit-codes.ts';
 import { startJobRuntime } from '../job-runtime.ts';
 import { parseInteger } from '../parse.ts';
@@ -30,6 +31,8 @@ async function run(flags: GatewayFlags): Promise<void> {
     tokensFile: flags.tokensFile,
     logLevel: flags.logLevel as GatewayConfigInput['logLevel'],
   });
+  // The job actors call kernel nodes with the kernel client's settings (TLS, deadline, attempts).
+  const kernelClient = clientConfig();
   const logger = pino({ name: 'gateway', level: config.logLevel });
   const nc = await connectNats({ servers: config.natsUrl.split(',').map((s) => s.trim()), name: 'patchwork-gateway' });
   let natsUp = true;
@@ -40,8 +43,8 @@ async function run(flags: GatewayFlags): Promise<void> {
     }
   })();
   const names = patchworkNames(config.namespace);
-  const blobs = await BlobStore.open(nc, { bucket: names.blobBucket });
-  const runtime = await startJobRuntime({ connection: nc, namespace: config.namespace, maxRunningJobsPerTenant: config.maxRunningJobsPerTenant, drainMs: config.drainMs, logger });
+  const blobs = await BlobStore.open(nc, { bucket: names.blobBucket, replicas: config.jetstreamReplicas });
+  const runtime = await startJobRuntime({ connection: nc, namespace: config.namespace, replicas: config.jetstreamReplicas, kernelClient, maxRunningJobsPerTenant: config.maxRunningJobsPerTenant, drainMs: config.drainMs, logger });
   const gateway = await createGateway(
     {
       jobs: runtime.jobs,

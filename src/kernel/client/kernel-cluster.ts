@@ -32,6 +32,8 @@ export interface KernelClusterOptions {
   backoffMs?: { base: number; max: number };
   /** How long a call waits for any live node to appear (default 10 s). */
   noNodeWaitMs?: number;
+  /** Replicas of the node bucket if this client creates it (PATCHWORK_JETSTREAM_REPLICAS; default 1). */
+  replicas?: number;
   log?: Logger;
 }
 
@@ -115,7 +117,7 @@ export class KernelCluster {
   static async connect(opts: KernelClusterOptions): Promise<KernelCluster> {
     setSha256Backend('native');
     const names = opts.names ?? patchworkNames(opts.namespace ?? 'job');
-    const nodes = await NodeSet.watch(await openNodeBucket(opts.nc, names), opts.log);
+    const nodes = await NodeSet.watch(await openNodeBucket(opts.nc, names, opts.replicas), opts.log);
     return new KernelCluster(nodes, names, opts);
   }
 

@@ -26,6 +26,7 @@ export const NODE_SETTINGS = [
   { key: 'natsUrl', env: 'PATCHWORK_NATS_URL', flag: 'nats', kind: 'string', default: 'nats://127.0.0.1:4222', description: 'NATS server URL(s), comma-separated' },
   { key: 'namespace', env: 'PATCHWORK_NAMESPACE', flag: 'namespace', kind: 'string', default: 'job', description: 'namespace of stream, bucket and subject names (as the actor runtime uses)' },
   { key: 'blobBucket', env: 'PATCHWORK_BLOB_BUCKET', flag: 'blob-bucket', kind: 'string', description: 'Object Store bucket of blobs (default: <namespace>_blobs)' },
+  { key: 'jetstreamReplicas', env: 'PATCHWORK_JETSTREAM_REPLICAS', flag: 'jetstream-replicas', kind: 'int', default: '1', description: 'replicas of the JetStream buckets this process creates when they do not exist yet (3 on a three-server NATS cluster; at most the number of servers)' },
   { key: 'host', env: 'PATCHWORK_KERNEL_HOST', flag: 'host', kind: 'string', default: '0.0.0.0', description: 'address the gRPC server binds' },
   { key: 'port', env: 'PATCHWORK_KERNEL_PORT', flag: 'port', kind: 'int', default: '50051', description: 'gRPC port (0 picks a free one)' },
   { key: 'advertise', env: 'PATCHWORK_KERNEL_ADVERTISE', flag: 'advertise', kind: 'string', description: 'host[:port] clients dial, registered in the node bucket (default: the bound host if specific, else the host name; port: the bound port)' },
@@ -61,6 +62,7 @@ const nodeSchema = z.object({
   natsUrl: z.string().min(1),
   namespace: z.string().min(1),
   blobBucket: z.string().min(1).optional(),
+  jetstreamReplicas: z.number().int().min(1).max(5),
   host: z.string().min(1),
   port: z.number().int().min(0).max(65535),
   advertise: z

@@ -49,9 +49,12 @@ export function decodeNodeRecord(bytes: Uint8Array): NodeRecord | null {
   }
 }
 
-/** Opens the node bucket, creating it on first use (nodes and clients may start in any order). */
-export function openNodeBucket(nc: NatsConnection, names: PatchworkNames): Promise<KV> {
-  return new Kvm(nc).create(names.nodeBucket, { history: 1, ttl: NODE_RECORD_MAX_AGE_MS });
+/**
+ * Opens the node bucket, creating it on first use (nodes and clients may start in any order) with
+ * `replicas` (an existing bucket keeps its own).
+ */
+export function openNodeBucket(nc: NatsConnection, names: PatchworkNames, replicas = 1): Promise<KV> {
+  return new Kvm(nc).create(names.nodeBucket, { history: 1, ttl: NODE_RECORD_MAX_AGE_MS, replicas });
 }
 
 /**

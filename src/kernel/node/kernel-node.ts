@@ -51,7 +51,7 @@ export async function startKernelNode(config: NodeConfig, log: Logger): Promise<
   const nc: NatsConnection = await connectNats({ servers: config.natsUrl.split(','), name: `patchwork-kernel ${config.nodeId}`, extra: { noEcho: true } });
   const cleanups: (() => Promise<void> | void)[] = [() => nc.close()];
   try {
-    const store = await BlobStore.open(nc, { bucket: names.blobBucket });
+    const store = await BlobStore.open(nc, { bucket: names.blobBucket, replicas: config.jetstreamReplicas });
     const pool = new WorkerPool(config.workers);
     cleanups.unshift(() => pool.close());
     const cache = new BlobCache(store, config.blobCacheMb * MiB);
@@ -103,7 +103,7 @@ export async function startKernelNode(config: NodeConfig, log: Logger): Promise<
       heartbeatMs: config.heartbeatMs,
       startedAt,
     });
-    const registration = new Registration(await openNodeBucket(nc, names), record, config.heartbeatMs, log);
+    const registration = new Registration(await openNodeBucket(nc, names, config.jetstreamReplicas), record, config.heartbeatMs, log);
     await registration.start();
     for (const s of HEALTH_SERVICES) health.setStatus(s, 'SERVING');
     ready = true;

@@ -11,10 +11,18 @@ import type { LevelState, PlanOptions, RgbaImage, TileResult } from '../types.ts
 import type { FromWorker, StepEvent, ToWorker, WorkerJob } from './worker-protocol.ts';
 
 /** Worker threads run TypeScript through tsx when the node does: register it, then load the worker. */
+/**
+ * tsx's API resolved from this file, not from the working directory (which is where an eval
+ * worker would resolve a bare 'tsx'): the command runs from any directory.
+ */
+function tsxApi(): string {
+  return import.meta.resolve('tsx/esm/api');
+}
+
 function startWorker(): Worker {
   const entry = new URL('./node-worker.ts', import.meta.url).href;
   const boot = import.meta.url.endsWith('.ts')
-    ? `import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(entry)}); })`
+    ? `import(${JSON.stringify(tsxApi())}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); })`
     : `import(${JSON.stringify(entry.replace(/\.ts$/, '.js'))})`;
   return new Worker(`${boot}.catch((e) => { console.error(e); process.exit(1); });`, { eval: true });
 }
