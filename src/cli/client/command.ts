@@ -25,10 +25,16 @@ export function withClientOptions(cmd: Command): Command {
  * Runs a client command body with a GatewayClient; the body returns the exit code. Errors are
  * printed (as JSON with --json) and exit with their code.
  */
-export async function runClientCommand<F extends ClientFlags>(name: string, flags: F, body: (client: GatewayClient, flags: F) => Promise<number>): Promise<never> {
+export async function runClientCommand<F extends ClientFlags>(
+  name: string,
+  flags: F,
+  body: (client: GatewayClient, flags: F) => Promise<number>,
+  hooks: { before?: () => Promise<void>; after?: () => Promise<void> } = {},
+): Promise<never> {
   let client: GatewayClient | null = null;
   let code: number;
   try {
+    await hooks.before?.();
     client = new GatewayClient(resolveConnection(flags));
     code = await body(client, flags);
   } catch (e) {
@@ -37,5 +43,6 @@ export async function runClientCommand<F extends ClientFlags>(name: string, flag
     code = e instanceof ClientError ? err.exitCode : EXIT_FAILURE;
   }
   await client?.close().catch(() => undefined);
+  await hooks.after?.().catch((e: unknown) => process.stderr.write(`patchwork ${name}: ${(e as Error).message}\n`));
   process.exit(code);
 }

@@ -10,6 +10,7 @@ import { runClientCommand, withClientOptions, type ClientFlags } from '../client
 import { CANCEL_JOB, CREATE_JOB, type JobData } from '../client/documents.ts';
 import { ClientError, JobFailedError } from '../client/errors.ts';
 import { extensionOf, outputFormat, readInput, writeImage } from '../client/files.ts';
+import { startEmbeddedCluster, wantsEmbedded, type EmbeddedCluster } from '../client/embedded.ts';
 import { followJob } from '../client/follow.ts';
 import type { GatewayClient } from '../client/gateway-client.ts';
 import { printJson } from '../client/output.ts';
@@ -25,6 +26,7 @@ interface RunFlags extends ClientFlags {
   seed?: number;
   maxIterations?: number;
   distance?: 'CIE76' | 'CIE2000';
+  embedded?: boolean;
 }
 
 /** Exit code after Ctrl-C (128 + SIGINT), as shells report an interrupted command. */
@@ -151,7 +153,7 @@ export function registerRun(program: Command): void {
   withClientOptions(
     program
       .command('run')
-      .description('fill the masked area of IMAGE on a Patchwork cluster (see `patchwork up`), following it live')
+      .description('fill the masked area of IMAGE on a Patchwork cluster, following it live; with no gateway named or running, on an embedded one started for the job')
       .argument('<image>', 'photo to fill (PNG, JPEG, WebP)')
       .requiredOption('--mask <file>', 'what to remove: white on black, or an overlay whose alpha > 0 marks the hole')
       .requiredOption('--out <file>', 'where to write the result (.png, .jpg or .webp)')
@@ -160,8 +162,36 @@ export function registerRun(program: Command): void {
       .option('--patch-size <n>', 'patch side in pixels, odd (default 7)', parseInteger)
       .option('--seed <n>', 'random seed: same seed, same bytes (default 1)', parseInteger)
       .option('--max-iterations <n>', 'most EM iterations per pyramid level (default 10)', parseInteger)
-      .option('--distance <kind>', 'patch colour distance: cie76 or cie2000 (default cie76)', parseDistance),
+      .option('--distance <kind>', 'patch colour distance: cie76 or cie2000 (default cie76)', parseDistance)
+      .option('--embedded', 'start a cluster for this job (nats-server, kernel nodes, a gateway; a temporary data folder) and stop it after; the default when no --endpoint is given and no gateway answers on the default one'),
   ).action(async (imagePath: string, flags: RunFlags) => {
-    await runClientCommand('run', flags, (client) => run(client, imagePath, flags));
+    let embedded: EmbeddedCluster | null = null;
+    const say = (line: string): void => {
+      if (!flags.json) process.stderr.write(`${line}\n`);
+    };
+    await runClientCommand('run', flags, (client) => run(client, imagePath, flags), {
+      before: async () => {
+        if (!(await wantsEmbedded(flags))) return;
+        say('no gateway running: starting an embedded cluster for this job (nats-server, kernel nodes, a gateway) ...');
+        // A Ctrl-C while it starts: stop what started, run nothing.
+        let interrupted = false;
+        const onSigint = (): void => {
+          interrupted = true;
+        };
+        process.on('SIGINT', onSigint);
+        try {
+          embedded = await startEmbeddedCluster(say);
+        } finally {
+          process.off('SIGINT', onSigint);
+        }
+        if (interrupted) throw new ClientError('INTERRUPTED', 'interrupted while the embedded cluster was starting; nothing ran.');
+        flags.endpoint = embedded.endpoint;
+      },
+      after: async () => {
+        if (!embedded) return;
+        say('stopping the embedded cluster ...');
+        await embedded.stop();
+      },
+    });
   });
 }
