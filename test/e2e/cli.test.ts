@@ -50,7 +50,7 @@ test('run: the result equals patchwork local for the same seed; previews are sav
   assert.deepEqual([job.result?.width, job.result?.height], [120, 90]);
   assert.ok(readFileSync(join(dir, 'cluster.png')).equals(readFileSync(join(dir, 'local.png'))), 'same bytes as patchwork local');
   const previews = readdirSync(join(dir, 'previews'));
-  assert.ok(previews.length >= 1 && previews.every((f) => /^level\d+-iter\d\d\.png$/.test(f)), previews.join(','));
+  assert.ok(previews.length >= 1 && previews.every((f) => /^level\d+-iter\d\d\.(png|jpg|webp)$/.test(f)), previews.join(','));
 
   // Human output, without --json: one line with what was written.
   const again = await runPatchwork(['run', join(dir, 'photo.png'), '--mask', join(dir, 'mask.png'), '--out', join(dir, 'again.jpg'), '--seed', '5'], { env });

@@ -177,7 +177,11 @@ test('a kernel node SIGKILLed mid-job: the job fails over to the other node; sam
   const final = views[views.length - 1];
   assert.equal(final.status, 'COMPLETED', JSON.stringify(final.error));
   assert.equal(final.result?.id, await expected, 'output bytes changed when a node died');
-  const later = (await host.jobs.history(tenant, job.id, { first: 100 })).items.filter((h) => h.type === 'ActivityCompleted' && h.summary.startsWith('kernel.') && Date.parse(h.time) > killedAt + 100);
-  assert.ok(later.length > 0);
-  for (const h of later) assert.match(h.summary, /on node-0/, 'after the kill, only the surviving node answers');
+  const kernelDone = (await host.jobs.history(tenant, job.id, { first: 100 })).items.filter((h) => h.type === 'ActivityCompleted' && h.summary.startsWith('kernel.'));
+  const after = kernelDone.filter((h) => Date.parse(h.time) > killedAt);
+  assert.ok(after.some((h) => /on node-0/.test(h.summary)), 'the surviving node took the work');
+  // An event's time is when the host recorded it, not when the node answered: a call node-1
+  // answered just before the kill may be recorded a little later on a loaded machine. Well after
+  // the kill, every answer is node-0's.
+  for (const h of after.filter((h) => Date.parse(h.time) > killedAt + 2_000)) assert.match(h.summary, /on node-0/, 'after the kill, only the surviving node answers');
 });

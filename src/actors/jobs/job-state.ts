@@ -40,7 +40,7 @@ export const DEFAULT_FILL_SETTINGS: Readonly<FillSettings> = Object.freeze({
   chunksPerNode: 2,
   previews: true,
   previewFormat: 'jpeg',
-  previewShare: 0.1,
+  previewShare: 0.5,
   admissionPollMs: 10_000,
 });
 
