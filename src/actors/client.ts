@@ -31,6 +31,11 @@ export interface StartOptions {
   tenant?: string;
   /** Initial summary fields in the index. */
   summary?: Record<string, unknown>;
+  /**
+   * Wake hosts that claim new work (default true). A host starting an instance to run it itself
+   * passes false, so no other host races it for the lease; it announces only if it cannot.
+   */
+  announce?: boolean;
 }
 
 export interface StartResult {
@@ -114,16 +119,21 @@ export class ActorClient {
     if (typeof orchestration !== 'string' || orchestration.length === 0) throw invalidArgument('start needs an orchestration name');
     const id = opts.id ?? randomUUID();
     assertInstanceId(id);
-    return this.#start(id, orchestration, input, opts.tenant, undefined, opts.summary);
+    return this.#start(id, orchestration, input, opts.tenant, undefined, opts.summary, opts.announce ?? true);
+  }
+
+  /** Wakes hosts that claim new work to claim these instances now (a core message). */
+  announce(...ids: string[]): void {
+    if (ids.length) this.storage.nc.publish(this.storage.names.controlSubject, ids.join(','));
   }
 
   /** Starts a sub-orchestration for a parent instance (used by the runtime). */
   async startChild(child: ChildStart): Promise<StartResult> {
     assertInstanceId(child.id, true);
-    return this.#start(child.id, child.orchestration, child.input, child.tenant, child.parent, undefined);
+    return this.#start(child.id, child.orchestration, child.input, child.tenant, child.parent, undefined, true);
   }
 
-  async #start(id: string, orchestration: string, input: unknown, tenant: string | undefined, parent: ParentRef | undefined, summary: Record<string, unknown> | undefined): Promise<StartResult> {
+  async #start(id: string, orchestration: string, input: unknown, tenant: string | undefined, parent: ParentRef | undefined, summary: Record<string, unknown> | undefined, announce: boolean): Promise<StartResult> {
     const { js, names, index, values, nc } = this.storage;
     // The index outlives a purged history: an id that was ever used stays taken.
     if (await index.get(id)) {
@@ -151,7 +161,7 @@ export class ActorClient {
     await index.create(entry);
     this.#remember(id);
     // Wake hosts that claim new work (a core message: if none listens, their scan finds it).
-    if (created) nc.publish(names.controlSubject, id);
+    if (created && announce) nc.publish(names.controlSubject, id);
     return { id, created };
   }
 

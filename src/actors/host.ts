@@ -174,8 +174,9 @@ export class ActorHost {
 
   /** Starts an instance and activates it in this host (the usual path for an embedding process). */
   async startInstance(orchestration: string, input?: unknown, opts: StartOptions = {}): Promise<StartResult> {
-    const r = await this.client.start(orchestration, input, opts);
-    await this.activate(r.id);
+    // Not announced: other hosts would race this one for the lease it is about to take.
+    const r = await this.client.start(orchestration, input, { ...opts, announce: false });
+    if (!(await this.activate(r.id)) && r.created) this.client.announce(r.id);
     return r;
   }
 
