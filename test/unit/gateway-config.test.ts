@@ -88,3 +88,20 @@ test('query depth and cost', () => {
   // A fragment cycle (refused by graphql's own rule) does not hang the measurement.
   assert.ok(measure('fragment A on InpaintJob { ...B } fragment B on InpaintJob { ...A } { job(id: "x") { ...A } }').depth >= 1);
 });
+
+test('a fragment bomb is measured in linear time: each fragment once, the cost stopped past the limit', () => {
+  // F40 spreads F39 twice, ... : 2^40 kernelNodes fields if every spread were walked.
+  let doc = '{ ...F40 } fragment F0 on Query { kernelNodes { id } }';
+  for (let i = 1; i <= 40; i++) doc += ` fragment F${i} on Query { ...F${i - 1} ...F${i - 1} }`;
+  const d = parse(doc);
+  const frags = new Map<string, FragmentDefinitionNode>();
+  for (const def of d.definitions) if (def.kind === Kind.FRAGMENT_DEFINITION) frags.set(def.name.value, def);
+  const op = d.definitions.find((def) => def.kind === Kind.OPERATION_DEFINITION) as OperationDefinitionNode;
+  const t0 = performance.now();
+  const limited = measureOperation(op, frags, undefined, 12, 10_000);
+  assert.ok(performance.now() - t0 < 500, `measured in ${performance.now() - t0} ms`);
+  assert.equal(limited.cost, 10_001);
+  // Without a cost limit the memoised walk still gives the exact estimate: 7 per kernelNodes.
+  assert.equal(measureOperation(op, frags, undefined).cost, 7 * 2 ** 40);
+  assert.equal(measure('{ ...F2 } fragment F0 on Query { kernelNodes { id } } fragment F1 on Query { ...F0 ...F0 } fragment F2 on Query { ...F1 ...F1 }').cost, 28);
+});
