@@ -18,7 +18,7 @@ import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHt
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { expressMiddleware } from '@as-integrations/express5';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { specifiedRules, validate, type GraphQLFormattedError } from 'graphql';
+import type { GraphQLFormattedError } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { pino, type Logger } from 'pino';
 import { WebSocketServer } from 'ws';
@@ -37,6 +37,7 @@ import { GatewayMetrics } from './metrics.ts';
 import { gatewaySchema } from './schema.ts';
 import { subscribeShared } from './shared-execution.ts';
 import { JobWatchHub } from './watch-hub.ts';
+import { prepareWsOperation } from './ws-operation.ts';
 
 export interface Gateway {
   readonly app: express.Express;
@@ -116,15 +117,16 @@ export async function createGateway(deps: GatewayDeps, config: GatewayConfig): P
         (ctx.extra as WsExtra).tenant = tenant;
         return true;
       },
-      validate: (s, document) => validate(s, document, [...specifiedRules, limitsRule]),
       subscribe: subscribeShared,
-      onSubscribe: (ctx) => {
+      onSubscribe: (ctx, _id, payload) => {
         const tenant = (ctx.extra as WsExtra).tenant!;
-        if (Object.keys(ctx.subscriptions).length >= config.maxSubscriptionsPerConnection) {
+        // graphql-ws has already entered this subscription in ctx.subscriptions: it counts itself.
+        if (Object.keys(ctx.subscriptions).length > config.maxSubscriptionsPerConnection) {
           return [gatewayError(ErrorCode.badUserInput, `at most ${config.maxSubscriptionsPerConnection} subscriptions per connection.`, { reason: 'TOO_MANY_SUBSCRIPTIONS' })];
         }
         if (!limiter.take(tenant)) return [gatewayError(ErrorCode.rateLimited, 'too many requests; slow down.')];
-        return undefined;
+        // Parsed and validated here, not by graphql-ws: its own parse closes the socket on a syntax error.
+        return prepareWsOperation(schema, payload, [limitsRule]);
       },
       context: (ctx) => contextFor((ctx.extra as WsExtra).tenant!),
       onNext: (_ctx, _id, _payload, _args, result) => {
