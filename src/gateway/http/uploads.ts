@@ -11,7 +11,7 @@ import type { Authenticator } from '../auth.ts';
 import type { GatewayBlobStore } from '../deps.ts';
 import { restError } from '../errors.ts';
 import type { RateLimiter } from '../limits/rate-limiter.ts';
-import { SHARP_FORMAT, SNIFF_BYTES, sniffImageType, type ImageType } from './image-sniff.ts';
+import { otherImageFormat, SHARP_FORMAT, SNIFF_BYTES, sniffImageType, type ImageType } from './image-sniff.ts';
 import { admit } from './tenant.ts';
 
 export interface UploadSettings {
@@ -69,6 +69,13 @@ const LINGER_MS = 2_000;
 type RestCode = Parameters<typeof restError>[0];
 
 /** Reads the body up to the cap and the deadline, sniffing the type from the first bytes. */
+/** 415 for a declared Content-Type that no accepted image has (multipart forms, text, image/gif). */
+function undeclarable(declared: string): UploadRejected {
+  const accepted = 'image/png, image/jpeg, image/webp or application/octet-stream, with the image bytes as the body';
+  if (declared.startsWith('image/')) return new UploadRejected(415, 'UNSUPPORTED_MEDIA_TYPE', `${declared} is not accepted: send ${accepted}.`, 'UNSUPPORTED_FORMAT');
+  return new UploadRejected(415, 'UNSUPPORTED_MEDIA_TYPE', `Content-Type ${declared.slice(0, 100)} is not an image type: send ${accepted} (no multipart form).`, 'NOT_AN_IMAGE');
+}
+
 function readBody(req: Request, settings: UploadSettings): Promise<{ bytes: Buffer; type: ImageType }> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
@@ -100,15 +107,16 @@ function readBody(req: Request, settings: UploadSettings): Promise<{ bytes: Buff
       }
       chunks.push(chunk);
       if (type === null && size >= SNIFF_BYTES) {
-        type = sniffImageType(Buffer.concat(chunks, size).subarray(0, SNIFF_BYTES));
-        if (type === null) finish(unsupported());
+        const head = Buffer.concat(chunks, size).subarray(0, SNIFF_BYTES);
+        type = sniffImageType(head);
+        if (type === null) finish(unsupported(head));
       }
     };
     const onEnd = () => {
       if (size === 0) return finish(new UploadRejected(400, 'BAD_USER_INPUT', 'the upload is empty: send the image bytes as the request body.', 'EMPTY_BODY'));
       const bytes = Buffer.concat(chunks, size);
       type ??= sniffImageType(bytes);
-      if (type === null) return finish(unsupported());
+      if (type === null) return finish(unsupported(bytes));
       finish(null, { bytes, type });
     };
     const onError = () => finish(new UploadRejected(400, 'BAD_USER_INPUT', 'the upload was cut off.', 'UPLOAD_ABORTED'));
@@ -120,7 +128,12 @@ function readBody(req: Request, settings: UploadSettings): Promise<{ bytes: Buff
   });
 }
 
-function unsupported(): UploadRejected {
+/** 415: a known image format we do not take (say which), or not an image at all. */
+function unsupported(head?: Uint8Array): UploadRejected {
+  const other = head ? otherImageFormat(head) : null;
+  if (other) {
+    return new UploadRejected(415, 'UNSUPPORTED_MEDIA_TYPE', `${other} images are not accepted: send a PNG, JPEG or WebP image (convert it first; of an animation, one frame).`, 'UNSUPPORTED_FORMAT');
+  }
   return new UploadRejected(415, 'UNSUPPORTED_MEDIA_TYPE', 'the body is not a PNG, JPEG or WebP image (checked by its bytes).', 'NOT_AN_IMAGE');
 }
 
@@ -157,7 +170,7 @@ export function uploadHandler(settings: UploadSettings, deps: UploadDeps) {
     if (tenant === null) return;
     try {
       const declared = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
-      if (declared && !DECLARABLE.has(declared)) throw unsupported();
+      if (declared && !DECLARABLE.has(declared)) throw undeclarable(declared);
       const length = Number(req.headers['content-length']);
       if (Number.isFinite(length) && length > settings.maxBytes) {
         throw new UploadRejected(413, 'PAYLOAD_TOO_LARGE', `the upload is larger than ${settings.maxBytes} bytes.`, 'TOO_MANY_BYTES');
