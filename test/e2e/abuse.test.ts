@@ -11,7 +11,7 @@
 // The stack runs with small limits so the cases stay cheap: 2 MB uploads, 4 megapixels, a 2 s
 // upload deadline, 5 subscriptions per connection, query depth 5; rate limits are out of the way.
 import assert from 'node:assert/strict';
-import { after, afterEach, before, describe, test } from 'node:test';
+import { after, afterEach, before, beforeEach, describe, test } from 'node:test';
 import sharp from 'sharp';
 import WebSocket from 'ws';
 import { decodeImage, encodeImage, inpaint } from '../../src/kernel/index.ts';
@@ -83,7 +83,8 @@ function goodJobLoop(): { runs: GoodRun[]; stop(): Promise<GoodRun[]> } {
       try {
         runs.push(await runGoodJob());
       } catch (err) {
-        runs.push({ jobId: null, status: 'THREW', bytes: null, error: String(err) });
+        const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+        runs.push({ jobId: null, status: 'THREW', bytes: null, error: `${String(err)} (${cause?.code ?? ''} ${cause?.message ?? ''}) at ${new Date().toISOString()} during '${currentTest}'` });
       }
     }
   })();
@@ -98,6 +99,7 @@ function goodJobLoop(): { runs: GoodRun[]; stop(): Promise<GoodRun[]> } {
 }
 
 let reference: Buffer;
+let currentTest = '';
 let good: ReturnType<typeof goodJobLoop>;
 
 // ---- helpers ----------------------------------------------------------------------------------
@@ -287,6 +289,10 @@ after(async () => {
   await stack?.close();
 });
 
+beforeEach((t) => {
+  currentTest = t.name;
+});
+
 afterEach(async () => {
   const g = stack.gateways[0];
   assert.equal(g.child.exitCode, null, `gateway exited: ${g.log.slice(-20).join('\n')}`);
@@ -363,6 +369,20 @@ describe('uploads: broken and lying files', () => {
     });
     assert.match(answer, /^HTTP\/1\.1 413/);
     assert.match(answer, /"TOO_MANY_BYTES"/);
+  });
+
+  test('a refused upload leaves its keep-alive connection working: the next request on it is answered', async () => {
+    // A refusal after the whole body was read (here: animated) must not schedule a cut of the
+    // socket: 2 s later the connection carries another request — behind a pooling proxy, another
+    // client's.
+    const webp = await animated(goodImage, 'webp');
+    const answer = await rawRequest(port, (sock) => {
+      sock.write(`POST /uploads HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${ALICE}\r\nContent-Type: image/webp\r\nContent-Length: ${webp.length}\r\n\r\n`);
+      sock.write(webp);
+      setTimeout(() => sock.write('GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'), 2_600);
+    });
+    const statuses = [...answer.matchAll(/HTTP\/1\.1 (\d{3})/g)].map((m) => m[1]);
+    assert.deepEqual(statuses, ['415', '200'], answer.slice(0, 300));
   });
 
   test('declared types that are not images, multipart forms: 415', async () => {

@@ -47,8 +47,8 @@ class UploadRejected extends Error {
  * Answers at once, then a lingering close (as nginx does): what the client is still sending is
  * read and discarded — never buffered — for a moment, so the client gets to read the answer
  * instead of a connection reset (closing a socket with unread data sends a reset, and HTTP
- * clients that are still writing then report EPIPE, not the status); after LINGER_MS the
- * connection is cut.
+ * clients that are still writing then report EPIPE, not the status); if the body has still not
+ * ended after LINGER_MS the connection is cut. A body already read in full needs none of this.
  */
 function refuse(req: Request, res: Response, e: UploadRejected): void {
   if (res.headersSent) {
@@ -56,8 +56,14 @@ function refuse(req: Request, res: Response, e: UploadRejected): void {
     return;
   }
   res.status(e.status).json(restError(e.code as RestCode, e.message, e.reason));
+  // Refused after the whole body was read (a corrupt or too-large image): the connection is clean
+  // and stays open for the client's next request. A timer here would cut the socket later, under
+  // whatever request it carries by then — another client's, behind a pooling proxy.
+  if (req.complete) return;
   req.resume();
-  const linger = setTimeout(() => req.socket.destroy(), LINGER_MS);
+  const linger = setTimeout(() => {
+    if (!req.complete) req.socket.destroy();
+  }, LINGER_MS);
   linger.unref();
   req.once('end', () => clearTimeout(linger));
   req.once('close', () => clearTimeout(linger));
