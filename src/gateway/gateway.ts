@@ -31,6 +31,7 @@ import { GRAPHIQL_CSP, graphiqlPage } from './graphiql.ts';
 import { blobHandler } from './http/blobs.ts';
 import { sendError } from './http/tenant.ts';
 import { uploadHandler } from './http/uploads.ts';
+import { MAX_NESTING, nestsTooDeep } from './limits/nesting.ts';
 import { queryLimitsRule } from './limits/query-limits.ts';
 import { createRateLimiter, type RateLimiter } from './limits/rate-limiter.ts';
 import { GatewayMetrics } from './metrics.ts';
@@ -254,6 +255,11 @@ export async function createGateway(deps: GatewayDeps, config: GatewayConfig): P
         return graphqlError(res, ErrorCode.rateLimited, 'too many requests; slow down and retry after the Retry-After seconds.');
       }
       res.locals.tenant = tenant;
+      // Nesting is capped before graphql's recursive parser runs (limits/nesting.ts).
+      const query: unknown = req.method === 'GET' ? req.query.query : (req.body as { query?: unknown } | undefined)?.query;
+      if (typeof query === 'string' && nestsTooDeep(query)) {
+        return graphqlError(res, ErrorCode.badUserInput, `the operation nests brackets deeper than ${MAX_NESTING} levels.`, 'QUERY_TOO_DEEP');
+      }
       next();
     },
     expressMiddleware(apollo, { context: async ({ res }) => contextFor(res.locals.tenant as string) }),

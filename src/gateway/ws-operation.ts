@@ -5,6 +5,7 @@
 // Left to itself, graphql-ws parses inside its message handler: a syntax error (or a parser
 // stack overflow on deeply nested text) throws there and closes the whole socket with 4500
 // "Internal server error", and validation or variable errors reach the client without a code.
+// Text nested deeper than limits/nesting.ts allows is refused before parsing (QUERY_TOO_DEEP).
 import {
   getOperationAST,
   getVariableValues,
@@ -18,6 +19,7 @@ import {
   type ValidationRule,
 } from 'graphql';
 import { ErrorCode } from './errors.ts';
+import { MAX_NESTING, nestsTooDeep } from './limits/nesting.ts';
 
 export interface WsPayload {
   query: string;
@@ -31,6 +33,7 @@ function inputError(message: string, reason: string, original?: GraphQLError): G
 
 /** Execution arguments for a valid operation, or the errors to send back (all BAD_USER_INPUT). */
 export function prepareWsOperation(schema: GraphQLSchema, payload: WsPayload, rules: readonly ValidationRule[]): ExecutionArgs | GraphQLError[] {
+  if (nestsTooDeep(payload.query)) return [inputError(`the operation nests brackets deeper than ${MAX_NESTING} levels.`, 'QUERY_TOO_DEEP')];
   let document: DocumentNode;
   try {
     document = parse(payload.query);
@@ -40,7 +43,14 @@ export function prepareWsOperation(schema: GraphQLSchema, payload: WsPayload, ru
     const message = err instanceof GraphQLError ? err.message : 'the operation cannot be parsed (nested too deeply?).';
     return [inputError(message, 'GRAPHQL_PARSE_FAILED', err instanceof GraphQLError ? err : undefined)];
   }
-  const invalid = validate(schema, document, [...specifiedRules, ...rules]);
+  let invalid: readonly GraphQLError[];
+  try {
+    invalid = validate(schema, document, [...specifiedRules, ...rules]);
+  } catch (err) {
+    // A rule that recurses (graphql's MaxIntrospectionDepthRule does) on a pathological document.
+    if (err instanceof RangeError) return [inputError('the operation is too complex to check.', 'QUERY_TOO_DEEP')];
+    throw err;
+  }
   if (invalid.length) return invalid.map((e) => inputError(e.message, 'GRAPHQL_VALIDATION_FAILED', e));
   const operation = getOperationAST(document, payload.operationName ?? undefined);
   if (!operation) {

@@ -12,6 +12,7 @@
 // upload deadline, 5 subscriptions per connection, query depth 5; rate limits are out of the way.
 import assert from 'node:assert/strict';
 import { after, afterEach, before, beforeEach, describe, test } from 'node:test';
+import { getIntrospectionQuery } from 'graphql';
 import sharp from 'sharp';
 import WebSocket from 'ws';
 import { decodeImage, encodeImage, inpaint } from '../../src/kernel/index.ts';
@@ -646,10 +647,19 @@ describe('GraphQL over HTTP', () => {
     assertGqlError(await gql(url, `{ __schema { types { ${intro} } } }`, {}, ALICE), 'BAD_USER_INPUT', undefined, 400);
   });
 
-  test('nesting deep enough to overflow the parser (5000 levels): 400 BAD_USER_INPUT, not 500', async () => {
+  test('nesting deep enough to overflow the parser (5000 levels): 400 QUERY_TOO_DEEP before parsing, not 500', async () => {
     const q = '{ __type(name: "Query") { ' + 'ofType { '.repeat(5_000) + 'name' + ' }'.repeat(5_000) + ' } }';
-    assertGqlError(await gql(url, q, {}, ALICE), 'BAD_USER_INPUT', undefined, 400);
-    assertGqlError(await gql(url, '{'.repeat(200_000), {}, ALICE), 'BAD_USER_INPUT', undefined, 400);
+    assertGqlError(await gql(url, q, {}, ALICE), 'BAD_USER_INPUT', 'QUERY_TOO_DEEP', 400);
+    assertGqlError(await gql(url, '{'.repeat(200_000), {}, ALICE), 'BAD_USER_INPUT', 'QUERY_TOO_DEEP', 400);
+    const list = `{ job(id: ${'['.repeat(10_000)}"x"${']'.repeat(10_000)}) { id } }`;
+    assertGqlError(await gql(url, list, {}, ALICE), 'BAD_USER_INPUT', 'QUERY_TOO_DEEP', 400);
+    const viaGet = await fetch(`${url}/graphql?query=${encodeURIComponent('{'.repeat(3_000))}`, { headers: { authorization: `Bearer ${ALICE}`, 'apollo-require-preflight': '1' } });
+    assert.equal(viaGet.status, 400);
+    // Brackets in strings and comments do not count; the introspection query GraphiQL sends passes.
+    const inStrings = `{ job(id: "${'{'.repeat(200)}") { id } } # ${'{'.repeat(1_000)}`;
+    assertGqlError(await gql(url, inStrings, {}, ALICE), 'NOT_FOUND');
+    const intro = await gql(url, getIntrospectionQuery({ descriptions: true, inputValueDeprecation: true, specifiedByUrl: true }), {}, ALICE);
+    assert.equal(intro.status, 200, JSON.stringify(intro.errors));
   });
 
   test('a fragment bomb (each fragment spreads the one before twice, 2^40 fields): QUERY_TOO_COSTLY in well under a second of work', async () => {
@@ -784,7 +794,9 @@ describe('GraphQL over WebSocket', () => {
         ['parse', { query: 'subscription { jobUpdates(id: "x") {' }, 'GRAPHQL_PARSE_FAILED'],
         ['nothing', { query: '' }, 'GRAPHQL_PARSE_FAILED'],
         ['unknown field', { query: 'subscription { nope }' }, 'GRAPHQL_VALIDATION_FAILED'],
-        ['deep', { query: '{ __type(name: "Query") { ' + 'ofType { '.repeat(5_000) + 'name' + ' }'.repeat(5_000) + ' } }' }, 'GRAPHQL_PARSE_FAILED'],
+        ['deep', { query: '{ __type(name: "Query") { ' + 'ofType { '.repeat(5_000) + 'name' + ' }'.repeat(5_000) + ' } }' }, 'QUERY_TOO_DEEP'],
+        ['brackets', { query: '{'.repeat(100_000) }, 'QUERY_TOO_DEEP'],
+        ['list literal', { query: `subscription { jobUpdates(id: ${'['.repeat(10_000)}"x"${']'.repeat(10_000)}) { id } }` }, 'QUERY_TOO_DEEP'],
         ['variables', { query: WATCH, variables: { id: { not: 'an id' } } }, 'BAD_USER_INPUT'],
         ['no variables', { query: WATCH }, 'BAD_USER_INPUT'],
         ['operation name', { query: WATCH, operationName: 'Missing', variables: { id: 'x' } }, 'OPERATION_RESOLUTION_FAILURE'],

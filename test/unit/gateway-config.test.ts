@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { Kind, parse, type FragmentDefinitionNode, type OperationDefinitionNode } from 'graphql';
 import { createAuthenticator } from '../../src/gateway/auth.ts';
 import { GATEWAY_SETTINGS, loadGatewayConfig } from '../../src/gateway/config.ts';
+import { nestsTooDeep } from '../../src/gateway/limits/nesting.ts';
 import { measureOperation } from '../../src/gateway/limits/query-limits.ts';
 import { createRateLimiter } from '../../src/gateway/limits/rate-limiter.ts';
 
@@ -104,4 +105,15 @@ test('a fragment bomb is measured in linear time: each fragment once, the cost s
   // Without a cost limit the memoised walk still gives the exact estimate: 7 per kernelNodes.
   assert.equal(measureOperation(op, frags, undefined).cost, 7 * 2 ** 40);
   assert.equal(measure('{ ...F2 } fragment F0 on Query { kernelNodes { id } } fragment F1 on Query { ...F0 ...F0 } fragment F2 on Query { ...F1 ...F1 }').cost, 28);
+});
+
+test('bracket nesting is counted outside strings, block strings and comments', () => {
+  assert.equal(nestsTooDeep('{ a { b { c } } }', 3), false);
+  assert.equal(nestsTooDeep('{ a { b { c { d } } } }', 3), true);
+  assert.equal(nestsTooDeep('{ a(x: [[[1]]]) }', 3), true);
+  assert.equal(nestsTooDeep(`{ a(x: "${'{'.repeat(50)}\\" {{{{") }`, 3), false);
+  assert.equal(nestsTooDeep(`{ a(x: """ ${'{'.repeat(50)} """) } # ${'{'.repeat(50)}\n`, 3), false);
+  assert.equal(nestsTooDeep(`# ${'{'.repeat(50)}\n{ a { b { c { d } } } }`, 3), true);
+  assert.equal(nestsTooDeep('}}}}{{{', 3), false);
+  assert.equal(nestsTooDeep('{'.repeat(1_000_000)), true);
 });
