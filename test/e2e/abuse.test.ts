@@ -12,6 +12,7 @@
 // upload deadline, 5 subscriptions per connection, query depth 5; rate limits are out of the way.
 import assert from 'node:assert/strict';
 import { after, afterEach, before, beforeEach, describe, test } from 'node:test';
+import { gzipSync } from 'node:zlib';
 import { getIntrospectionQuery } from 'graphql';
 import sharp from 'sharp';
 import WebSocket from 'ws';
@@ -617,6 +618,36 @@ describe('jobs: bad input', () => {
   });
 });
 
+describe('tenants: keys and cursors', () => {
+  test("another tenant's idempotencyKey makes that tenant's own job, never returns alice's", async () => {
+    const img = await png(texturedImage(32, 24, 5));
+    const msk = await png(rectMask(32, 24, 12, 8, 18, 14));
+    const a = await gql<{ createInpaintJob: Job }>(url, CREATE, { input: { imageId: (await uploadOk(img, ALICE)).id, maskId: (await uploadOk(msk, ALICE)).id, idempotencyKey: 'shared-key', options: { maxIterations: 2 } } }, ALICE);
+    const b = await gql<{ createInpaintJob: Job }>(url, CREATE, { input: { imageId: (await uploadOk(img, BOB)).id, maskId: (await uploadOk(msk, BOB)).id, idempotencyKey: 'shared-key', options: { maxIterations: 2 } } }, BOB);
+    assert.deepEqual([a.errors, b.errors], [undefined, undefined]);
+    assert.notEqual(a.data!.createInpaintJob.id, b.data!.createInpaintJob.id);
+    assertGqlError(await gql(url, `{ job(id: "${a.data!.createInpaintJob.id}") { id } }`, {}, BOB), 'NOT_FOUND');
+    await follow(ALICE, a.data!.createInpaintJob.id);
+    await follow(BOB, b.data!.createInpaintJob.id);
+  });
+
+  test("page sizes out of range, garbage cursors and another tenant's cursor: BAD_USER_INPUT or an empty page, never alice's jobs", async () => {
+    const aliceJobs = new Set((await gql<{ jobs: { nodes: Array<{ id: string }> } }>(url, '{ jobs(first: 100) { nodes { id } } }', {}, ALICE)).data!.jobs.nodes.map((n) => n.id));
+    const one = [...aliceJobs][0] ?? (await aliceJob()).id;
+    aliceJobs.add(one);
+    for (const q of ['{ jobs(first: 0) { nodes { id } } }', '{ jobs(first: -5) { nodes { id } } }', '{ jobs(first: 101) { nodes { id } } }', `{ job(id: "${one}") { history(first: 1000) { nodes { seq } } } }`, `{ job(id: "${one}") { history(first: -1) { nodes { seq } } } }`]) {
+      assertGqlError(await gql(url, q, {}, ALICE), 'BAD_USER_INPUT', 'BAD_PAGE_SIZE');
+    }
+    assertGqlError(await gql(url, 'query($a: String) { jobs(after: $a) { nodes { id } } }', { a: 'c'.repeat(5_000) }, ALICE), 'BAD_USER_INPUT', 'BAD_CURSOR');
+    const page = await gql<{ jobs: { pageInfo: { endCursor: string | null } } }>(url, '{ jobs(first: 1) { pageInfo { endCursor } } }', {}, ALICE);
+    for (const after of ['garbage', '\u0000', '../', page.data!.jobs.pageInfo.endCursor]) {
+      const r = await gql<{ jobs: { nodes: Array<{ id: string }> } }>(url, 'query($a: String) { jobs(first: 100, after: $a) { nodes { id } } }', { a: after }, BOB);
+      if (r.errors) assertGqlError(r, 'BAD_USER_INPUT');
+      else assert.ok(!r.data!.jobs.nodes.some((n) => aliceJobs.has(n.id)), `cursor ${after} shows bob alice's jobs`);
+    }
+  });
+});
+
 // ---- GraphQL over HTTP ------------------------------------------------------------------------
 
 describe('GraphQL over HTTP', () => {
@@ -720,6 +751,33 @@ describe('GraphQL over HTTP', () => {
       const b = (await fetch(`${url}/blobs/${'0'.repeat(64)}?${qs}`)).status;
       assert.equal(b, 401);
     }
+  });
+});
+
+describe('HTTP itself', () => {
+  test('a gzip bomb on /graphql (10 MB of JSON in 10 kB): 413 PAYLOAD_TOO_LARGE, the inflated size is capped', async () => {
+    const json = `{"query": "{ kernelNodes { id } }", "variables": {"pad": "${' '.repeat(10 * MB)}"}}`;
+    const bomb = gzipSync(json, { level: 9 });
+    assert.ok(bomb.length < 20_000);
+    const res = await fetch(`${url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-encoding': 'gzip', authorization: `Bearer ${ALICE}` }, body: bomb });
+    assert.equal(res.status, 413);
+    assert.deepEqual(codes({ status: res.status, ...((await res.json()) as object) }), ['PAYLOAD_TOO_LARGE']);
+    // An encoding nobody inflates: refused as unreadable.
+    const odd = await fetch(`${url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-encoding': 'x-made-up', authorization: `Bearer ${ALICE}` }, body: '{}' });
+    assert.ok(odd.status === 400 || odd.status === 415, String(odd.status));
+    // Uploads are never inflated: compressed image bytes are not an image.
+    assertRefused(await upload(url, gzipSync(await png(goodImage)), ALICE), 415, 'UNSUPPORTED_MEDIA_TYPE', 'NOT_AN_IMAGE');
+  });
+
+  test('request smuggling shapes and oversized headers: 400/431 from the HTTP parser, no crash', async () => {
+    const both = await rawRequest(port, (sock) =>
+      sock.end(`POST /graphql HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${ALICE}\r\nContent-Type: application/json\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /healthz HTTP/1.1\r\nHost: x\r\n\r\n`),
+    );
+    assert.match(both, /^HTTP\/1\.1 400/);
+    const twoLengths = await rawRequest(port, (sock) => sock.end(`POST /uploads HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nContent-Length: 40\r\n\r\nabcd`));
+    assert.match(twoLengths, /^HTTP\/1\.1 400/);
+    const headers = await rawRequest(port, (sock) => sock.end(`GET /healthz HTTP/1.1\r\nHost: x\r\n${Array.from({ length: 2_000 }, (_, i) => `X-H${i}: ${'v'.repeat(20)}`).join('\r\n')}\r\n\r\n`));
+    assert.match(headers, /^HTTP\/1\.1 431/);
   });
 });
 
