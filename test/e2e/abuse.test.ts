@@ -719,18 +719,19 @@ describe('GraphQL over HTTP', () => {
   });
 
   test('batched queries (a JSON array): 400 BAD_USER_INPUT, none of them run', async () => {
-    const r = await postRaw(JSON.stringify([{ query: '{ kernelNodes { id } }' }, { query: '{ kernelNodes { id } }' }]), auth);
-    assertGqlError(r, 'BAD_USER_INPUT', undefined, 400);
+    const r = await postRaw(JSON.stringify([{ query: 'mutation { createInpaintJob(input: { imageId: "a", maskId: "b" }) { id } }' }, { query: '{ kernelNodes { id } }' }]), auth);
+    assertGqlError(r, 'BAD_USER_INPUT', 'BAD_REQUEST', 400);
+    assert.match(r.errors![0].message, /batching disabled/);
   });
 
   test('wrong content types and methods: 400/415-style BAD_USER_INPUT, never 500', async () => {
     const body = JSON.stringify({ query: '{ kernelNodes { id } }' });
     // text/plain is what a cross-site form can send without a preflight: refused.
-    assertGqlError(await postRaw(body, { 'content-type': 'text/plain', authorization: `Bearer ${ALICE}` }), 'BAD_USER_INPUT', undefined, 400);
-    assertGqlError(await postRaw(body, { 'content-type': 'application/x-www-form-urlencoded', authorization: `Bearer ${ALICE}` }), 'BAD_USER_INPUT', undefined, 400);
-    assertGqlError(await postRaw('{}', auth), 'BAD_USER_INPUT', undefined, 400);
-    assertGqlError(await postRaw('"just a string"', auth), 'BAD_USER_INPUT', undefined, 400);
-    assertGqlError(await postRaw(JSON.stringify({ query: 42 }), auth), 'BAD_USER_INPUT', undefined, 400);
+    assertGqlError(await postRaw(body, { 'content-type': 'text/plain', authorization: `Bearer ${ALICE}` }), 'BAD_USER_INPUT', 'BAD_REQUEST', 400);
+    assertGqlError(await postRaw(body, { 'content-type': 'application/x-www-form-urlencoded', authorization: `Bearer ${ALICE}` }), 'BAD_USER_INPUT', 'BAD_REQUEST', 400);
+    assertGqlError(await postRaw('{}', auth), 'BAD_USER_INPUT', 'BAD_REQUEST', 400);
+    assertGqlError(await postRaw('"just a string"', auth), 'BAD_USER_INPUT', 'MALFORMED_JSON', 400);
+    assertGqlError(await postRaw(JSON.stringify({ query: 42 }), auth), 'BAD_USER_INPUT', 'BAD_REQUEST', 400);
     // A mutation over GET is refused (GET must be safe).
     const get = await fetch(`${url}/graphql?query=${encodeURIComponent('mutation { cancelJob(id: "x") { id } }')}`, { headers: { authorization: `Bearer ${ALICE}`, 'apollo-require-preflight': '1' } });
     assert.ok(get.status === 405 || get.status === 400, String(get.status));
