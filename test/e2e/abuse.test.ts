@@ -17,7 +17,7 @@ import { getIntrospectionQuery } from 'graphql';
 import sharp from 'sharp';
 import WebSocket from 'ws';
 import { decodeImage, encodeImage, inpaint } from '../../src/kernel/index.ts';
-import { animated, cmykJpeg, grayscalePng, jpegClaiming, png16, pngClaiming } from '../support/abuse-images.ts';
+import { animated, cmykJpeg, grayscalePng, jpegClaiming, png16, pngClaiming, pngWithTextBomb } from '../support/abuse-images.ts';
 import { codes, download, gql, png, record, upload, wsClient, type GqlResult, type UploadResult } from '../support/gateway-client.ts';
 import { startStack, type Stack } from '../support/gateway-stack.ts';
 import { discMask, rectMask, texturedImage } from '../support/images.ts';
@@ -123,6 +123,14 @@ async function uploadOk(bytes: Uint8Array, token = ALICE, contentType = 'applica
   const r = await upload(url, bytes, token, contentType);
   assert.equal(r.status, 201, JSON.stringify(r.body));
   return r.body as { id: string; width: number; height: number; contentType: string };
+}
+
+/** The gateway process's resident memory, from its /metrics. */
+async function gatewayRssMB(): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const m = /^process_resident_memory_bytes (\S+)$/m.exec(text);
+  assert.ok(m, 'process_resident_memory_bytes in /metrics');
+  return Math.round(Number(m[1]) / MB);
 }
 
 function assertRefused(r: UploadResult, status: number, code: string, reason?: string): void {
@@ -345,6 +353,18 @@ describe('uploads: broken and lying files', () => {
     assertRefused(await upload(url, big, ALICE), 413, 'PAYLOAD_TOO_LARGE', 'TOO_MANY_PIXELS');
   });
 
+  test('a decompression bomb in a PNG text chunk (1 GB of comment in 1 MB): the image is read, the comment is not inflated', async () => {
+    const bomb = await pngWithTextBomb(await png(goodImage), 1024);
+    assert.ok(bomb.length < MAX_UPLOAD_BYTES);
+    const before = await gatewayRssMB();
+    const t0 = Date.now();
+    const r = await uploadOk(bomb);
+    assert.deepEqual([r.width, r.height], [64, 48]);
+    assert.ok(Date.now() - t0 < 10_000, `took ${Date.now() - t0} ms`);
+    const grew = (await gatewayRssMB()) - before;
+    assert.ok(grew < 300, `gateway RSS grew by ${grew} MB`);
+  });
+
   test('an animated GIF: 415 UNSUPPORTED_FORMAT (GIF is not accepted; the message says so and what is)', async () => {
     const gif = await animated(goodImage, 'gif');
     // Declared honestly, or hidden behind application/octet-stream: the bytes give it away.
@@ -539,6 +559,16 @@ describe('jobs: bad input', () => {
     }
   });
 
+  test('edge values of every option are accepted (maxIterations 1, patchSize 3 and 31, seed 0 and 2^31-1)', async () => {
+    const i = await uploadOk(await png(texturedImage(32, 24, 5)));
+    const m = await uploadOk(await png(rectMask(32, 24, 12, 8, 18, 14)));
+    for (const options of [{ maxIterations: 1 }, { maxIterations: 200 }, { patchSize: 3 }, { patchSize: 31 }, { seed: 0 }, { seed: 2 ** 31 - 1 }, { distance: 'CIE2000' }]) {
+      const r = await gql<{ createInpaintJob: Job }>(url, CREATE, { input: { imageId: i.id, maskId: m.id, options } }, ALICE);
+      assert.deepEqual(r.errors ?? [], [], JSON.stringify(options));
+      await gql(url, `mutation { cancelJob(id: "${r.data!.createInpaintJob.id}") { id } }`, {}, ALICE);
+    }
+  });
+
   test('numbers GraphQL cannot hold (2^31, 1e300, 1.5, strings, NaN literal): BAD_USER_INPUT before any job', async () => {
     const i = await uploadOk(await png(texturedImage(32, 24, 5)));
     const m = await uploadOk(await png(rectMask(32, 24, 12, 8, 18, 14)));
@@ -556,6 +586,25 @@ describe('jobs: bad input', () => {
       'MALFORMED_JSON',
       400,
     );
+  });
+
+  test('__proto__ and constructor keys in input objects: BAD_USER_INPUT, nothing polluted', async () => {
+    const i = await uploadOk(await png(texturedImage(32, 24, 5)));
+    const m = await uploadOk(await png(rectMask(32, 24, 12, 8, 18, 14)));
+    for (const body of [
+      `{"query": ${JSON.stringify(CREATE)}, "variables": {"input": {"imageId": "${i.id}", "maskId": "${m.id}", "options": {"__proto__": {"patchSize": 4}}}}}`,
+      `{"query": ${JSON.stringify(CREATE)}, "variables": {"input": {"imageId": "${i.id}", "maskId": "${m.id}", "__proto__": {"tenant": "bob"}}}}`,
+      `{"query": ${JSON.stringify(CREATE)}, "variables": {"input": {"imageId": "${i.id}", "maskId": "${m.id}", "constructor": {"prototype": {"polluted": 1}}}}}`,
+      `{"query": "{ kernelNodes { id } }", "__proto__": {"query": "mutation { cancelJob(id: \\"x\\") { id } }"}}`,
+    ]) {
+      const r = await postRaw(body, { 'content-type': 'application/json', authorization: `Bearer ${ALICE}` });
+      if (r.errors) assertGqlError(r, 'BAD_USER_INPUT', undefined, 400);
+      else assert.ok((r.data as { kernelNodes?: unknown }).kernelNodes, JSON.stringify(r).slice(0, 200));
+    }
+    // The next job of this tenant takes the defaults, as if nothing had been sent before.
+    const ok = await gql<{ createInpaintJob: Job & { options: { patchSize: number } } }>(url, CREATE.replace('error { code message }', 'error { code message } options { patchSize }'), { input: { imageId: i.id, maskId: m.id, options: { maxIterations: 1 } } }, ALICE);
+    assert.equal(ok.data?.createInpaintJob.options.patchSize, 7, JSON.stringify(ok));
+    await follow(ALICE, ok.data!.createInpaintJob.id);
   });
 
   test('unknown job ids, including NATS wildcards and path tricks: NOT_FOUND everywhere', async () => {
@@ -977,7 +1026,7 @@ describe('meanwhile', () => {
   test('the good job ran through all of it, every run complete and byte-identical to the reference', async () => {
     const runs = await good.stop();
     assert.ok(runs.length >= 2, `good job ran ${runs.length} times alongside the abuse`);
-    console.log(`# the good job ran ${runs.length} times alongside the abuse`);
+    console.log(`# the good job ran ${runs.length} times alongside the abuse; gateway RSS ${await gatewayRssMB()} MB at the end`);
     // Each run is a job of its own (no idempotency key), not the reference served again.
     assert.equal(new Set(runs.map((r) => r.jobId)).size, runs.length);
     for (const [i, run] of runs.entries()) {

@@ -1,6 +1,6 @@
 // Hostile and unusual image files for the abuse suite, made in code: headers that lie about
 // their size, animations, CMYK, 16-bit and grayscale encodings of an ordinary picture.
-import { crc32 } from 'node:zlib';
+import { crc32, createDeflate } from 'node:zlib';
 import sharp, { type Sharp } from 'sharp';
 import type { RgbaImage } from '../../src/kernel/index.ts';
 
@@ -53,4 +53,31 @@ export async function png16(img: RgbaImage): Promise<Buffer> {
 
 export async function grayscalePng(img: RgbaImage, depth: 8 | 16 = 8): Promise<Buffer> {
   return raw(img).removeAlpha().toColourspace(depth === 8 ? 'b-w' : 'grey16').png().toBuffer();
+}
+
+function pngChunk(type: string, data: Buffer): Buffer {
+  const head = Buffer.alloc(8);
+  head.writeUInt32BE(data.length, 0);
+  head.write(type, 4, 'latin1');
+  const crc = Buffer.alloc(4);
+  crc.writeUInt32BE(crc32(Buffer.concat([head.subarray(4), data])));
+  return Buffer.concat([head, data, crc]);
+}
+
+/**
+ * A valid PNG carrying a zTXt comment that inflates to `inflatedMB` megabytes of zeros (about
+ * 1 kB per MB compressed): a decompression bomb in the metadata, not in the pixels.
+ */
+export async function pngWithTextBomb(png: Buffer, inflatedMB: number): Promise<Buffer> {
+  const deflate = createDeflate({ level: 9 });
+  const parts: Buffer[] = [];
+  deflate.on('data', (d: Buffer) => parts.push(d));
+  const done = new Promise((resolve) => deflate.on('end', resolve));
+  const mb = Buffer.alloc(1024 * 1024);
+  for (let i = 0; i < inflatedMB; i++) if (!deflate.write(mb)) await new Promise((r) => deflate.once('drain', r));
+  deflate.end();
+  await done;
+  const text = pngChunk('zTXt', Buffer.concat([Buffer.from('Comment\0\0', 'latin1'), ...parts]));
+  // After the signature (8) and IHDR (25).
+  return Buffer.concat([png.subarray(0, 33), text, png.subarray(33)]);
 }
