@@ -39,6 +39,7 @@ import { gatewaySchema } from './schema.ts';
 import { subscribeShared } from './shared-execution.ts';
 import { JobWatchHub } from './watch-hub.ts';
 import { prepareWsOperation } from './ws-operation.ts';
+import { classifySocketErrors } from './ws-socket-errors.ts';
 
 export interface Gateway {
   readonly app: express.Express;
@@ -83,6 +84,7 @@ export async function createGateway(deps: GatewayDeps, config: GatewayConfig): P
   server.headersTimeout = 20_000;
   server.requestTimeout = 120_000;
   const wsServer = new WebSocketServer({ server, path: '/graphql', maxPayload: config.maxRequestBytes });
+  classifySocketErrors(wsServer, logger);
 
   const metrics = new GatewayMetrics(
     { subscriptions: () => hub.subscriberCount, jobWatches: () => hub.feedCount, webSockets: () => wsServer.clients.size, jobStatusCounts: deps.jobStatusCounts },
