@@ -200,8 +200,8 @@ class RawSocket {
     });
   }
 
-  send(frame: Record<string, unknown> | string | Buffer): void {
-    this.ws.send(typeof frame === 'string' || Buffer.isBuffer(frame) ? frame : JSON.stringify(frame));
+  send(frame: Record<string, unknown> | string | Buffer, options: { binary?: boolean } = {}): void {
+    this.ws.send(typeof frame === 'string' || Buffer.isBuffer(frame) ? frame : JSON.stringify(frame), options);
   }
 
   async init(token: string | undefined = ALICE): Promise<void> {
@@ -303,8 +303,17 @@ beforeEach((t) => {
   currentTest = t.name;
 });
 
+/** Gateway log lines already looked at by afterEach. */
+let logSeen = 0;
+
 afterEach(async () => {
   const g = stack.gateways[0];
+  // Nothing a client sends may make the gateway log an internal error (pino level 50+), nor
+  // graphql-ws report an error in its own handling.
+  const fresh = g.log.slice(logSeen);
+  logSeen = g.log.length;
+  const internal = fresh.filter((l) => /"level":(50|60)|Internal error|uncaught|unhandled/i.test(l));
+  assert.deepEqual(internal, [], 'the gateway logged internal errors');
   assert.equal(g.child.exitCode, null, `gateway exited: ${g.log.slice(-20).join('\n')}`);
   assert.equal(g.child.signalCode, null);
   assert.equal(g.child.pid, gatewayPid);
@@ -877,11 +886,16 @@ describe('GraphQL over WebSocket', () => {
     }
   });
 
-  test('an oversized message (over the 1 MB request cap): closed with 1009', async () => {
+  test('an oversized message (over the 1 MB request cap): 1009; a text frame of invalid UTF-8: 1007; neither logged as an internal error', async () => {
     const sock = new RawSocket();
     await sock.init();
     sock.send({ id: '1', type: 'subscribe', payload: { query: WATCH, variables: { id: 'x', pad: 'x'.repeat(2 * MB) } } });
     assert.equal((await sock.closedWithin()).code, 1009);
+    const utf8 = new RawSocket();
+    await utf8.init();
+    utf8.send(Buffer.from([0x7b, 0xff, 0xfe, 0x7d]), { binary: false });
+    assert.equal((await utf8.closedWithin()).code, 1007);
+    // (afterEach checks the gateway's log for internal errors.)
   });
 
   test('frames that are not graphql-ws messages: closed with 4400', async () => {
