@@ -78,9 +78,11 @@ export async function createGateway(deps: GatewayDeps, config: GatewayConfig): P
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', false);
-  const server = createServer(app);
   // Slow-loris guards: headers within 20 s; whole requests (uploads have their own, shorter,
-  // body timeout) within 2 minutes.
+  // body timeout) within 2 minutes. Node enforces both only when it checks its connections,
+  // every 30 s by default: a client trickling its headers held its socket for 20-50 s. Checked
+  // every second, the deadline is the deadline.
+  const server = createServer({ connectionsCheckingInterval: 1_000 }, app);
   server.headersTimeout = 20_000;
   server.requestTimeout = 120_000;
   const wsServer = new WebSocketServer({ server, path: '/graphql', maxPayload: config.maxRequestBytes });
