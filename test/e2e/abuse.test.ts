@@ -100,6 +100,12 @@ function goodJobLoop(): { runs: GoodRun[]; stop(): Promise<GoodRun[]> } {
   };
 }
 
+/** The gateway's deadline for a request's headers (server.headersTimeout). */
+const HEADERS_TIMEOUT_MS = 20_000;
+
+/** Connections that trickle their request headers, opened before the cases and judged last. */
+let slowHeaders: Array<Promise<{ answer: string; afterMs: number }>> = [];
+
 let reference: Buffer;
 let currentTest = '';
 let good: ReturnType<typeof goodJobLoop>;
@@ -292,6 +298,26 @@ before(async () => {
   assert.equal(ref.status, 'COMPLETED', ref.error ?? '');
   reference = ref.bytes!;
   good = goodJobLoop();
+  // Slowloris on the headers: a header byte a second, never idle, never done. They run while all
+  // the other cases do and are judged in the last describe.
+  slowHeaders = Array.from({ length: 10 }, () => {
+    const t0 = Date.now();
+    let timer: NodeJS.Timeout | undefined;
+    return rawRequest(
+      port,
+      (sock) => {
+        sock.write(`POST /uploads HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${ALICE}\r\n`);
+        timer = setInterval(() => {
+          if (sock.writable) sock.write('X');
+        }, 1_000);
+        sock.on('close', () => clearInterval(timer));
+      },
+      HEADERS_TIMEOUT_MS + 40_000,
+    ).then((answer) => {
+      clearInterval(timer);
+      return { answer, afterMs: Date.now() - t0 };
+    });
+  });
 });
 
 after(async () => {
@@ -1037,6 +1063,13 @@ describe('GET /blobs/:id path tricks', () => {
 // ---- the good job -----------------------------------------------------------------------------
 
 describe('meanwhile', () => {
+  test('clients that trickle their headers (slowloris) are answered 408 at the 20 s headers deadline, and blocked nobody', async () => {
+    for (const { answer, afterMs } of await Promise.all(slowHeaders)) {
+      assert.match(answer, /^HTTP\/1\.1 408/, answer.slice(0, 100));
+      assert.ok(afterMs >= HEADERS_TIMEOUT_MS - 500 && afterMs < HEADERS_TIMEOUT_MS + 5_000, `cut after ${afterMs} ms`);
+    }
+  });
+
   test('the good job ran through all of it, every run complete and byte-identical to the reference', async () => {
     const runs = await good.stop();
     assert.ok(runs.length >= 2, `good job ran ${runs.length} times alongside the abuse`);
