@@ -107,6 +107,7 @@ const HEADERS_TIMEOUT_MS = 20_000;
 let slowHeaders: Array<Promise<{ answer: string; afterMs: number }>> = [];
 
 let reference: Buffer;
+let rssAtStartMB = 0;
 let currentTest = '';
 let good: ReturnType<typeof goodJobLoop>;
 
@@ -297,6 +298,7 @@ before(async () => {
   const ref = await runGoodJob();
   assert.equal(ref.status, 'COMPLETED', ref.error ?? '');
   reference = ref.bytes!;
+  rssAtStartMB = await gatewayRssMB();
   good = goodJobLoop();
   // Slowloris on the headers: a header byte a second, never idle, never done. They run while all
   // the other cases do and are judged in the last describe.
@@ -808,7 +810,7 @@ describe('GraphQL over HTTP', () => {
     assert.match(r.errors![0].message, /batching disabled/);
   });
 
-  test('wrong content types and methods: 400/415-style BAD_USER_INPUT, never 500', async () => {
+  test('wrong content types (the CSRF guard), bodies that are no request, a mutation over GET: 400/405 BAD_USER_INPUT, never 500', async () => {
     const body = JSON.stringify({ query: '{ kernelNodes { id } }' });
     // text/plain is what a cross-site form can send without a preflight: refused.
     assertGqlError(await postRaw(body, { 'content-type': 'text/plain', authorization: `Bearer ${ALICE}` }), 'BAD_USER_INPUT', 'BAD_REQUEST', 400);
@@ -1073,7 +1075,7 @@ describe('meanwhile', () => {
   test('the good job ran through all of it, every run complete and byte-identical to the reference', async () => {
     const runs = await good.stop();
     assert.ok(runs.length >= 2, `good job ran ${runs.length} times alongside the abuse`);
-    console.log(`# the good job ran ${runs.length} times alongside the abuse; gateway RSS ${await gatewayRssMB()} MB at the end`);
+    console.log(`# the good job ran ${runs.length} times alongside the abuse; gateway RSS ${rssAtStartMB} MB after the reference run, ${await gatewayRssMB()} MB at the end`);
     // Each run is a job of its own (no idempotency key), not the reference served again.
     assert.equal(new Set(runs.map((r) => r.jobId)).size, runs.length);
     for (const [i, run] of runs.entries()) {
