@@ -825,6 +825,24 @@ describe('GraphQL over HTTP', () => {
     assert.deepEqual(codes(getBody), ['BAD_USER_INPUT']);
   });
 
+  test('other methods and charsets: 404 NOT_FOUND, 405 or 400 BAD_USER_INPUT, never 500', async () => {
+    for (const [method, path] of [['PUT', '/graphql'], ['DELETE', '/graphql'], ['PATCH', '/uploads'], ['DELETE', `/blobs/${'0'.repeat(64)}`], ['PUT', '/uploads'], ['TRACE', '/graphql']] as const) {
+      const r = await fetch(`${url}${path}`, { method, headers: { authorization: `Bearer ${ALICE}`, 'content-type': 'application/json' }, body: method === 'DELETE' || method === 'TRACE' ? undefined : '{}' }).catch((e: Error) => e);
+      if (r instanceof Error) {
+        // fetch itself refuses to send TRACE.
+        assert.equal(method, 'TRACE', r.message);
+        continue;
+      }
+      assert.ok([404, 405].includes(r.status), `${method} ${path}: ${r.status}`);
+      const body = (await r.json()) as { error?: { code: string }; errors?: Array<{ extensions: { code: string } }> };
+      assert.ok(body.error?.code === 'NOT_FOUND' || body.errors?.[0]?.extensions.code === 'BAD_USER_INPUT', JSON.stringify(body));
+    }
+    // UTF-8 bytes read as UTF-16 are no JSON; a charset nobody knows is refused as unreadable.
+    const q = JSON.stringify({ query: '{ kernelNodes { id } }' });
+    assertGqlError(await postRaw(q, { 'content-type': 'application/json; charset=utf-16', authorization: `Bearer ${ALICE}` }), 'BAD_USER_INPUT', 'MALFORMED_JSON', 400);
+    assertGqlError(await postRaw(q, { 'content-type': 'application/json; charset=x-made-up', authorization: `Bearer ${ALICE}` }), 'BAD_USER_INPUT', 'BAD_REQUEST', 400);
+  });
+
   test('missing, wrong, malformed tokens and tokens in the query string: 401 UNAUTHENTICATED', async () => {
     const q = JSON.stringify({ query: '{ kernelNodes { id } }' });
     for (const authorization of [undefined, 'Bearer abuse-nobody-token-99', 'Bearer', 'Basic YWxpY2U6cGFzcw==', `Bearer ${ALICE} extra`, 'Bearer ' + 'x'.repeat(5_000), `bearer  ${ALICE.slice(0, -1)}`]) {
