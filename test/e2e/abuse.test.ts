@@ -625,6 +625,26 @@ describe('jobs: bad input', () => {
     );
   });
 
+  test('a job flood from one tenant (40 at once): over its running cap they wait QUEUED, the others go on; all cancellable', async () => {
+    const i = await uploadOk(await png(texturedImage(64, 48, 8)));
+    const m = await uploadOk(await png(discMask(64, 48, 30, 24, 10)));
+    const created = await Promise.all(
+      Array.from({ length: 40 }, (_, k) => gql<{ createInpaintJob: Job }>(url, CREATE, { input: { imageId: i.id, maskId: m.id, options: { seed: 100 + k, maxIterations: 50 } } }, ALICE)),
+    );
+    for (const r of created) assert.deepEqual(r.errors ?? [], []);
+    const ids = created.map((r) => r.data!.createInpaintJob.id);
+    const states = await gql<{ jobs: { nodes: Array<{ id: string; status: string }> } }>(url, '{ jobs(first: 100) { nodes { id status } } }', {}, ALICE);
+    const mine = states.data!.jobs.nodes.filter((n) => ids.includes(n.id));
+    const running = mine.filter((n) => n.status === 'RUNNING').length;
+    assert.ok(running <= 4, `${running} running at once (cap 4)`);
+    assert.ok(mine.some((n) => n.status === 'QUEUED'), mine.map((n) => n.status).join(','));
+    // Carol's good job keeps running meanwhile (checked by the last test); alice cleans up.
+    const canceled = await Promise.all(ids.map((id) => gql<{ cancelJob: Job }>(url, `mutation { cancelJob(id: "${id}") { id status } }`, {}, ALICE)));
+    // A job that finished in the meantime says so: BAD_USER_INPUT JOB_FINISHED.
+    for (const c of canceled) if (c.errors) assertGqlError(c, 'BAD_USER_INPUT', 'JOB_FINISHED');
+    for (const id of ids) assert.ok(['CANCELED', 'COMPLETED'].includes((await follow(ALICE, id))!.status));
+  });
+
   test('__proto__ and constructor keys in input objects: BAD_USER_INPUT, nothing polluted', async () => {
     const i = await uploadOk(await png(texturedImage(32, 24, 5)));
     const m = await uploadOk(await png(rectMask(32, 24, 12, 8, 18, 14)));
