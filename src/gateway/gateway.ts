@@ -18,7 +18,7 @@ import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHt
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { expressMiddleware } from '@as-integrations/express5';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { specifiedRules, validate, type GraphQLFormattedError } from 'graphql';
+import type { GraphQLFormattedError } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { pino, type Logger } from 'pino';
 import { WebSocketServer } from 'ws';
@@ -31,12 +31,15 @@ import { GRAPHIQL_CSP, graphiqlPage } from './graphiql.ts';
 import { blobHandler } from './http/blobs.ts';
 import { sendError } from './http/tenant.ts';
 import { uploadHandler } from './http/uploads.ts';
+import { MAX_NESTING, nestsTooDeep } from './limits/nesting.ts';
 import { queryLimitsRule } from './limits/query-limits.ts';
 import { createRateLimiter, type RateLimiter } from './limits/rate-limiter.ts';
 import { GatewayMetrics } from './metrics.ts';
 import { gatewaySchema } from './schema.ts';
 import { subscribeShared } from './shared-execution.ts';
 import { JobWatchHub } from './watch-hub.ts';
+import { prepareWsOperation } from './ws-operation.ts';
+import { classifySocketErrors } from './ws-socket-errors.ts';
 
 export interface Gateway {
   readonly app: express.Express;
@@ -75,12 +78,15 @@ export async function createGateway(deps: GatewayDeps, config: GatewayConfig): P
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', false);
-  const server = createServer(app);
   // Slow-loris guards: headers within 20 s; whole requests (uploads have their own, shorter,
-  // body timeout) within 2 minutes.
+  // body timeout) within 2 minutes. Node enforces both only when it checks its connections,
+  // every 30 s by default: a client trickling its headers held its socket for 20-50 s. Checked
+  // every second, the deadline is the deadline.
+  const server = createServer({ connectionsCheckingInterval: 1_000 }, app);
   server.headersTimeout = 20_000;
   server.requestTimeout = 120_000;
   const wsServer = new WebSocketServer({ server, path: '/graphql', maxPayload: config.maxRequestBytes });
+  classifySocketErrors(wsServer, logger);
 
   const metrics = new GatewayMetrics(
     { subscriptions: () => hub.subscriberCount, jobWatches: () => hub.feedCount, webSockets: () => wsServer.clients.size, jobStatusCounts: deps.jobStatusCounts },
@@ -116,15 +122,16 @@ export async function createGateway(deps: GatewayDeps, config: GatewayConfig): P
         (ctx.extra as WsExtra).tenant = tenant;
         return true;
       },
-      validate: (s, document) => validate(s, document, [...specifiedRules, limitsRule]),
       subscribe: subscribeShared,
-      onSubscribe: (ctx) => {
+      onSubscribe: (ctx, _id, payload) => {
         const tenant = (ctx.extra as WsExtra).tenant!;
-        if (Object.keys(ctx.subscriptions).length >= config.maxSubscriptionsPerConnection) {
+        // graphql-ws has already entered this subscription in ctx.subscriptions: it counts itself.
+        if (Object.keys(ctx.subscriptions).length > config.maxSubscriptionsPerConnection) {
           return [gatewayError(ErrorCode.badUserInput, `at most ${config.maxSubscriptionsPerConnection} subscriptions per connection.`, { reason: 'TOO_MANY_SUBSCRIPTIONS' })];
         }
         if (!limiter.take(tenant)) return [gatewayError(ErrorCode.rateLimited, 'too many requests; slow down.')];
-        return undefined;
+        // Parsed and validated here, not by graphql-ws: its own parse closes the socket on a syntax error.
+        return prepareWsOperation(schema, payload, [limitsRule]);
       },
       context: (ctx) => contextFor((ctx.extra as WsExtra).tenant!),
       onNext: (_ctx, _id, _payload, _args, result) => {
@@ -252,6 +259,11 @@ export async function createGateway(deps: GatewayDeps, config: GatewayConfig): P
         return graphqlError(res, ErrorCode.rateLimited, 'too many requests; slow down and retry after the Retry-After seconds.');
       }
       res.locals.tenant = tenant;
+      // Nesting is capped before graphql's recursive parser runs (limits/nesting.ts).
+      const query: unknown = req.method === 'GET' ? req.query.query : (req.body as { query?: unknown } | undefined)?.query;
+      if (typeof query === 'string' && nestsTooDeep(query)) {
+        return graphqlError(res, ErrorCode.badUserInput, `the operation nests brackets deeper than ${MAX_NESTING} levels.`, 'QUERY_TOO_DEEP');
+      }
       next();
     },
     expressMiddleware(apollo, { context: async ({ res }) => contextFor(res.locals.tenant as string) }),

@@ -71,6 +71,11 @@ export function resolveOptions(input: InpaintOptionsInput = {}): { plan: PlanOpt
   const { workers, ...rest } = input;
   const defined = Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined));
   const merged = { ...DEFAULT_OPTIONS, ...defined };
+  // A caller who lowers maxIterations below the default minimum (1 iteration: a quick preview)
+  // asks for at most that many; the default minimum follows. Both given and in conflict: an error below.
+  if (rest.minIterations === undefined && typeof merged.maxIterations === 'number' && merged.maxIterations < merged.minIterations) {
+    merged.minIterations = Math.max(1, merged.maxIterations);
+  }
   const parsed = planOptionsSchema.safeParse(merged);
   if (!parsed.success) throw new KernelError('BAD_OPTION', `bad option: ${explain(parsed.error)}`);
   const run = runOptionsSchema.safeParse({ workers });

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { Kind, parse, type FragmentDefinitionNode, type OperationDefinitionNode } from 'graphql';
 import { createAuthenticator } from '../../src/gateway/auth.ts';
 import { GATEWAY_SETTINGS, loadGatewayConfig } from '../../src/gateway/config.ts';
+import { nestsTooDeep } from '../../src/gateway/limits/nesting.ts';
 import { measureOperation } from '../../src/gateway/limits/query-limits.ts';
 import { createRateLimiter } from '../../src/gateway/limits/rate-limiter.ts';
 
@@ -87,4 +88,32 @@ test('query depth and cost', () => {
   assert.equal(measure('fragment F on InpaintJob { id image { id } } { job(id: "x") { ...F } }').depth, 3);
   // A fragment cycle (refused by graphql's own rule) does not hang the measurement.
   assert.ok(measure('fragment A on InpaintJob { ...B } fragment B on InpaintJob { ...A } { job(id: "x") { ...A } }').depth >= 1);
+});
+
+test('a fragment bomb is measured in linear time: each fragment once, the cost stopped past the limit', () => {
+  // F40 spreads F39 twice, ... : 2^40 kernelNodes fields if every spread were walked.
+  let doc = '{ ...F40 } fragment F0 on Query { kernelNodes { id } }';
+  for (let i = 1; i <= 40; i++) doc += ` fragment F${i} on Query { ...F${i - 1} ...F${i - 1} }`;
+  const d = parse(doc);
+  const frags = new Map<string, FragmentDefinitionNode>();
+  for (const def of d.definitions) if (def.kind === Kind.FRAGMENT_DEFINITION) frags.set(def.name.value, def);
+  const op = d.definitions.find((def) => def.kind === Kind.OPERATION_DEFINITION) as OperationDefinitionNode;
+  const t0 = performance.now();
+  const limited = measureOperation(op, frags, undefined, 12, 10_000);
+  assert.ok(performance.now() - t0 < 500, `measured in ${performance.now() - t0} ms`);
+  assert.equal(limited.cost, 10_001);
+  // Without a cost limit the memoised walk still gives the exact estimate: 7 per kernelNodes.
+  assert.equal(measureOperation(op, frags, undefined).cost, 7 * 2 ** 40);
+  assert.equal(measure('{ ...F2 } fragment F0 on Query { kernelNodes { id } } fragment F1 on Query { ...F0 ...F0 } fragment F2 on Query { ...F1 ...F1 }').cost, 28);
+});
+
+test('bracket nesting is counted outside strings, block strings and comments', () => {
+  assert.equal(nestsTooDeep('{ a { b { c } } }', 3), false);
+  assert.equal(nestsTooDeep('{ a { b { c { d } } } }', 3), true);
+  assert.equal(nestsTooDeep('{ a(x: [[[1]]]) }', 3), true);
+  assert.equal(nestsTooDeep(`{ a(x: "${'{'.repeat(50)}\\" {{{{") }`, 3), false);
+  assert.equal(nestsTooDeep(`{ a(x: """ ${'{'.repeat(50)} """) } # ${'{'.repeat(50)}\n`, 3), false);
+  assert.equal(nestsTooDeep(`# ${'{'.repeat(50)}\n{ a { b { c { d } } } }`, 3), true);
+  assert.equal(nestsTooDeep('}}}}{{{', 3), false);
+  assert.equal(nestsTooDeep('{'.repeat(1_000_000)), true);
 });

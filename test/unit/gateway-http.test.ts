@@ -3,7 +3,6 @@
 // for jobs: uploads, blobs, auth, limits, error shapes, subscription fan-out and coalescing,
 // probes, drain. The same behaviours against the real job service: test/integration/gateway*.
 import assert from 'node:assert/strict';
-import { connect as netConnect, type Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import sharp from 'sharp';
 import { BlobStore } from '../../src/common/blob-store.ts';
@@ -13,6 +12,7 @@ import { discMask, texturedImage } from '../support/images.ts';
 import { codes, download, gql, png, record, upload, wsClient } from '../support/gateway-client.ts';
 import { MemoryJobService } from '../support/memory-job-service.ts';
 import { startNatsServer, type NatsServer } from '../support/nats-server.ts';
+import { rawRequest } from '../support/raw-http.ts';
 import { testLogger, uniqueNamespace } from '../support/actors.ts';
 
 const TOKEN_A = 'token-aaaaaaaa';
@@ -164,24 +164,6 @@ describe('uploads', () => {
     );
   });
 });
-
-/** Sends raw bytes and resolves with everything the server answered until it closed. */
-function rawRequest(port: number, send: (sock: Socket) => void): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const sock = netConnect(port, '127.0.0.1', () => send(sock));
-    let out = '';
-    const timer = setTimeout(() => {
-      sock.destroy();
-      reject(new Error(`no answer; got so far: ${out}`));
-    }, 10_000);
-    sock.on('data', (d) => (out += d.toString('latin1')));
-    sock.on('error', () => {});
-    sock.on('close', () => {
-      clearTimeout(timer);
-      resolve(out);
-    });
-  });
-}
 
 describe('blobs', () => {
   test('owner gets the bytes with ETag and immutable caching, 304 on If-None-Match; others get 404', async () => {

@@ -113,3 +113,10 @@ test('no source left is EMPTY_SOURCE, with a hint', () => {
   for (let y = 0; y < h; y += 5) for (let x = 0; x < w; x++) grid[y * w + x] = 1;
   assert.throws(() => prepare(texturedImage(w, h), grid, null, options), (e: unknown) => e instanceof KernelError && e.code === 'EMPTY_SOURCE' && /patch size/.test(e.message));
 });
+
+test('maxIterations below the default minimum lowers the minimum; both given in conflict is BAD_OPTION', () => {
+  assert.deepEqual([resolveOptions({ maxIterations: 1 }).plan.minIterations, resolveOptions({ maxIterations: 1 }).plan.maxIterations], [1, 1]);
+  assert.equal(resolveOptions({ maxIterations: 5 }).plan.minIterations, 2);
+  assert.throws(() => resolveOptions({ maxIterations: 1, minIterations: 2 }), (e: unknown) => e instanceof KernelError && e.code === 'BAD_OPTION');
+  assert.throws(() => resolveOptions({ maxIterations: 0 }), (e: unknown) => e instanceof KernelError && e.code === 'BAD_OPTION');
+});

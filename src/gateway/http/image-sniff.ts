@@ -22,3 +22,17 @@ export function sniffImageType(head: Uint8Array): ImageType | null {
 
 /** sharp's format name for each type (its metadata must agree with the magic bytes). */
 export const SHARP_FORMAT: Record<ImageType, string> = { 'image/png': 'png', 'image/jpeg': 'jpeg', 'image/webp': 'webp' };
+
+/** Image formats that are recognised but not accepted, by their leading bytes (to say so clearly). */
+const OTHER_FORMATS: Array<[name: string, test: (h: Uint8Array) => boolean]> = [
+  ['GIF', (h) => h[0] === 0x47 && h[1] === 0x49 && h[2] === 0x46 && h[3] === 0x38], // GIF8
+  ['BMP', (h) => h[0] === 0x42 && h[1] === 0x4d], // BM
+  ['TIFF', (h) => (h[0] === 0x49 && h[1] === 0x49 && h[2] === 0x2a && h[3] === 0) || (h[0] === 0x4d && h[1] === 0x4d && h[2] === 0 && h[3] === 0x2a)],
+  ['HEIF/AVIF', (h) => h[4] === 0x66 && h[5] === 0x74 && h[6] === 0x79 && h[7] === 0x70], // ....ftyp
+];
+
+/** The name of an image format we recognise but do not accept (GIF, BMP, TIFF, HEIF/AVIF), or null. */
+export function otherImageFormat(head: Uint8Array): string | null {
+  if (head.length < 8) return null;
+  return OTHER_FORMATS.find(([, test]) => test(head))?.[0] ?? null;
+}

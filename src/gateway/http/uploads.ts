@@ -11,7 +11,7 @@ import type { Authenticator } from '../auth.ts';
 import type { GatewayBlobStore } from '../deps.ts';
 import { restError } from '../errors.ts';
 import type { RateLimiter } from '../limits/rate-limiter.ts';
-import { SHARP_FORMAT, SNIFF_BYTES, sniffImageType, type ImageType } from './image-sniff.ts';
+import { otherImageFormat, SHARP_FORMAT, SNIFF_BYTES, sniffImageType, type ImageType } from './image-sniff.ts';
 import { admit } from './tenant.ts';
 
 export interface UploadSettings {
@@ -47,8 +47,8 @@ class UploadRejected extends Error {
  * Answers at once, then a lingering close (as nginx does): what the client is still sending is
  * read and discarded — never buffered — for a moment, so the client gets to read the answer
  * instead of a connection reset (closing a socket with unread data sends a reset, and HTTP
- * clients that are still writing then report EPIPE, not the status); after LINGER_MS the
- * connection is cut.
+ * clients that are still writing then report EPIPE, not the status); if the body has still not
+ * ended after LINGER_MS the connection is cut. A body already read in full needs none of this.
  */
 function refuse(req: Request, res: Response, e: UploadRejected): void {
   if (res.headersSent) {
@@ -56,8 +56,14 @@ function refuse(req: Request, res: Response, e: UploadRejected): void {
     return;
   }
   res.status(e.status).json(restError(e.code as RestCode, e.message, e.reason));
+  // Refused after the whole body was read (a corrupt or too-large image): the connection is clean
+  // and stays open for the client's next request. A timer here would cut the socket later, under
+  // whatever request it carries by then — another client's, behind a pooling proxy.
+  if (req.complete) return;
   req.resume();
-  const linger = setTimeout(() => req.socket.destroy(), LINGER_MS);
+  const linger = setTimeout(() => {
+    if (!req.complete) req.socket.destroy();
+  }, LINGER_MS);
   linger.unref();
   req.once('end', () => clearTimeout(linger));
   req.once('close', () => clearTimeout(linger));
@@ -69,6 +75,13 @@ const LINGER_MS = 2_000;
 type RestCode = Parameters<typeof restError>[0];
 
 /** Reads the body up to the cap and the deadline, sniffing the type from the first bytes. */
+/** 415 for a declared Content-Type that no accepted image has (multipart forms, text, image/gif). */
+function undeclarable(declared: string): UploadRejected {
+  const accepted = 'image/png, image/jpeg, image/webp or application/octet-stream, with the image bytes as the body';
+  if (declared.startsWith('image/')) return new UploadRejected(415, 'UNSUPPORTED_MEDIA_TYPE', `${declared} is not accepted: send ${accepted}.`, 'UNSUPPORTED_FORMAT');
+  return new UploadRejected(415, 'UNSUPPORTED_MEDIA_TYPE', `Content-Type ${declared.slice(0, 100)} is not an image type: send ${accepted} (no multipart form).`, 'NOT_AN_IMAGE');
+}
+
 function readBody(req: Request, settings: UploadSettings): Promise<{ bytes: Buffer; type: ImageType }> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
@@ -100,15 +113,16 @@ function readBody(req: Request, settings: UploadSettings): Promise<{ bytes: Buff
       }
       chunks.push(chunk);
       if (type === null && size >= SNIFF_BYTES) {
-        type = sniffImageType(Buffer.concat(chunks, size).subarray(0, SNIFF_BYTES));
-        if (type === null) finish(unsupported());
+        const head = Buffer.concat(chunks, size).subarray(0, SNIFF_BYTES);
+        type = sniffImageType(head);
+        if (type === null) finish(unsupported(head));
       }
     };
     const onEnd = () => {
       if (size === 0) return finish(new UploadRejected(400, 'BAD_USER_INPUT', 'the upload is empty: send the image bytes as the request body.', 'EMPTY_BODY'));
       const bytes = Buffer.concat(chunks, size);
       type ??= sniffImageType(bytes);
-      if (type === null) return finish(unsupported());
+      if (type === null) return finish(unsupported(bytes));
       finish(null, { bytes, type });
     };
     const onError = () => finish(new UploadRejected(400, 'BAD_USER_INPUT', 'the upload was cut off.', 'UPLOAD_ABORTED'));
@@ -120,7 +134,12 @@ function readBody(req: Request, settings: UploadSettings): Promise<{ bytes: Buff
   });
 }
 
-function unsupported(): UploadRejected {
+/** 415: a known image format we do not take (say which), or not an image at all. */
+function unsupported(head?: Uint8Array): UploadRejected {
+  const other = head ? otherImageFormat(head) : null;
+  if (other) {
+    return new UploadRejected(415, 'UNSUPPORTED_MEDIA_TYPE', `${other} images are not accepted: send a PNG, JPEG or WebP image (convert it first; of an animation, one frame).`, 'UNSUPPORTED_FORMAT');
+  }
   return new UploadRejected(415, 'UNSUPPORTED_MEDIA_TYPE', 'the body is not a PNG, JPEG or WebP image (checked by its bytes).', 'NOT_AN_IMAGE');
 }
 
@@ -157,7 +176,7 @@ export function uploadHandler(settings: UploadSettings, deps: UploadDeps) {
     if (tenant === null) return;
     try {
       const declared = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
-      if (declared && !DECLARABLE.has(declared)) throw unsupported();
+      if (declared && !DECLARABLE.has(declared)) throw undeclarable(declared);
       const length = Number(req.headers['content-length']);
       if (Number.isFinite(length) && length > settings.maxBytes) {
         throw new UploadRejected(413, 'PAYLOAD_TOO_LARGE', `the upload is larger than ${settings.maxBytes} bytes.`, 'TOO_MANY_BYTES');
