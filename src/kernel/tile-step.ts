@@ -13,6 +13,10 @@ import { ssd2000, ssd76, type SsdFn } from './patch-distance.ts';
 import { streamSeed } from './prng.ts';
 import type { LevelState, LevelStatic, PlanOptions, TileResult } from './types.ts';
 
+/** Levels from this one up search with COARSE_SEARCH_ROUNDS random-search sweeps per target, finer ones with one. */
+export const COARSE_SEARCH_FROM_LEVEL = 2;
+export const COARSE_SEARCH_ROUNDS = 4;
+
 /** Reusable per-thread buffers, grown as needed; nothing is allocated per pixel. */
 interface Scratch {
   start: Float32Array; // iteration-start values over the window
@@ -82,6 +86,7 @@ function voteWindow(
   const by1 = Math.min(ty1 + 2 * r, height);
   let startFilled = false;
   const scale = state.voteScale;
+  const prior = options.proximity / Math.max(width, height);
   for (let y = by0; y < by1; y++) {
     for (let x = bx0; x < bx1; x++) {
       const t = targetIndex[y * width + x];
@@ -97,7 +102,10 @@ function voteWindow(
         const dx0 = Math.max(-r, -x);
         const dx1 = Math.min(r, width - 1 - x);
         const count = (dy1 - dy0 + 1) * (dx1 - dx0 + 1);
-        d = ssd(start, ww, (y - wy0) * ww + (x - wx0), lab, width, nnf0[t], dy0, dy1, dx0, dx1, Infinity) / count;
+        const q = nnf0[t];
+        const qx = q % width;
+        const qy = (q - qx) / width;
+        d = ssd(start, ww, (y - wy0) * ww + (x - wx0), lab, width, q, dy0, dy1, dx0, dx1, Infinity) / count + prior * Math.sqrt((qx - x) * (qx - x) + (qy - y) * (qy - y));
       }
       weight[(y - wy0) * ww + (x - wx0)] = scale > 0 ? targetConfidence[t] * Math.exp(-d / scale) : targetConfidence[t];
     }
@@ -213,7 +221,9 @@ export function runTile(s: LevelStatic, state: LevelState, options: PlanOptions,
 
   if (mode === 'vote') return { level: s.level, iteration: state.iteration, tile, values, nnf: new Int32Array(0), dist: new Float32Array(0), changed };
 
-  // 4. PatchMatch over the tile's target patches against the voted values.
+  // 4. PatchMatch over the tile's target patches against the voted values. A candidate's cost is
+  //    its patch distance plus the proximity prior: proximity x (offset length / level size) per
+  //    patch pixel, so of two equally good sources the nearer wins (see options.ts).
   const t0 = s.tileTargetStart[tile];
   const t1 = s.tileTargetStart[tile + 1];
   const count = t1 - t0;
@@ -223,6 +233,8 @@ export function runTile(s: LevelStatic, state: LevelState, options: PlanOptions,
   const forward = (state.iteration & 1) === 0;
   const step = forward ? 1 : -1;
   const maxRadius = Math.max(width, height);
+  const rounds = s.level >= COARSE_SEARCH_FROM_LEVEL ? COARSE_SEARCH_ROUNDS : 1;
+  const prior = options.proximity / maxRadius;
   const xMin = r;
   const xMax = width - 1 - r;
   const yMin = r;
@@ -236,64 +248,62 @@ export function runTile(s: LevelStatic, state: LevelState, options: PlanOptions,
     const dy1 = Math.min(r, height - 1 - y);
     const dx0 = Math.max(-r, -x);
     const dx1 = Math.min(r, width - 1 - x);
+    const area = (dy1 - dy0 + 1) * (dx1 - dx0 + 1);
+    const penK = prior * area;
     const wc = (y - wy0) * ww + (x - wx0);
     let best = nnf[k];
-    let bestD = ssd(next, ww, wc, lab, width, best, dy0, dy1, dx0, dx1, Infinity);
+    let qx = best % width;
+    let qy = (best - qx) / width;
+    let bestD = penK * Math.sqrt((qx - x) * (qx - x) + (qy - y) * (qy - y)) + ssd(next, ww, wc, lab, width, best, dy0, dy1, dx0, dx1, Infinity);
 
     // Propagation: the scan-order predecessors' matches, shifted by one pixel.
-    const nx = x - step;
-    if (nx >= 0 && nx < width) {
-      const tn = targetIndex[p - step];
-      if (tn >= 0) {
-        const q = (tn >= t0 && tn < t1 ? nnf[tn - t0] : nnf0[tn]) + step;
-        if (q !== best && validSource[q]) {
-          const d = ssd(next, ww, wc, lab, width, q, dy0, dy1, dx0, dx1, bestD);
-          if (d < bestD) {
-            bestD = d;
-            best = q;
-          }
-        }
-      }
-    }
-    const ny = y - step;
-    if (ny >= 0 && ny < height) {
-      const tn = targetIndex[p - step * width];
-      if (tn >= 0) {
-        const q = (tn >= t0 && tn < t1 ? nnf[tn - t0] : nnf0[tn]) + step * width;
-        if (q !== best && validSource[q]) {
-          const d = ssd(next, ww, wc, lab, width, q, dy0, dy1, dx0, dx1, bestD);
-          if (d < bestD) {
-            bestD = d;
-            best = q;
-          }
-        }
-      }
-    }
-
-    // Random search in windows halving from the whole level down to one pixel.
-    const bx = best % width;
-    const by = (best - bx) / width;
-    for (let radius = maxRadius; radius >= 1; radius >>= 1) {
-      rng ^= rng << 13;
-      rng ^= rng >>> 17;
-      rng ^= rng << 5;
-      let cx = bx + ((rng >>> 0) % (2 * radius + 1)) - radius;
-      rng ^= rng << 13;
-      rng ^= rng >>> 17;
-      rng ^= rng << 5;
-      let cy = by + ((rng >>> 0) % (2 * radius + 1)) - radius;
-      cx = cx < xMin ? xMin : cx > xMax ? xMax : cx;
-      cy = cy < yMin ? yMin : cy > yMax ? yMax : cy;
-      const q = cy * width + cx;
+    for (let side = 0; side < 2; side++) {
+      const back = side === 0 ? step : step * width;
+      if (side === 0 ? x - step < 0 || x - step >= width : y - step < 0 || y - step >= height) continue;
+      const tn = targetIndex[p - back];
+      if (tn < 0) continue;
+      const q = (tn >= t0 && tn < t1 ? nnf[tn - t0] : nnf0[tn]) + back;
       if (q === best || !validSource[q]) continue;
-      const d = ssd(next, ww, wc, lab, width, q, dy0, dy1, dx0, dx1, bestD);
+      qx = q % width;
+      qy = (q - qx) / width;
+      const pen = penK * Math.sqrt((qx - x) * (qx - x) + (qy - y) * (qy - y));
+      if (pen >= bestD) continue;
+      const d = pen + ssd(next, ww, wc, lab, width, q, dy0, dy1, dx0, dx1, bestD - pen);
       if (d < bestD) {
         bestD = d;
         best = q;
       }
     }
+
+    // Random search in windows halving from the whole level down to one pixel (several sweeps on
+    // coarse levels, where a target is cheap and the structure of the fill is decided).
+    const bx = best % width;
+    const by = (best - bx) / width;
+    for (let round = 0; round < rounds; round++) {
+      for (let radius = maxRadius; radius >= 1; radius >>= 1) {
+        rng ^= rng << 13;
+        rng ^= rng >>> 17;
+        rng ^= rng << 5;
+        let cx = bx + ((rng >>> 0) % (2 * radius + 1)) - radius;
+        rng ^= rng << 13;
+        rng ^= rng >>> 17;
+        rng ^= rng << 5;
+        let cy = by + ((rng >>> 0) % (2 * radius + 1)) - radius;
+        cx = cx < xMin ? xMin : cx > xMax ? xMax : cx;
+        cy = cy < yMin ? yMin : cy > yMax ? yMax : cy;
+        const q = cy * width + cx;
+        if (q === best || !validSource[q]) continue;
+        const pen = penK * Math.sqrt((cx - x) * (cx - x) + (cy - y) * (cy - y));
+        if (pen >= bestD) continue;
+        const d = pen + ssd(next, ww, wc, lab, width, q, dy0, dy1, dx0, dx1, bestD - pen);
+        if (d < bestD) {
+          bestD = d;
+          best = q;
+        }
+      }
+    }
     nnf[k] = best;
-    dist[k] = bestD / ((dy1 - dy0 + 1) * (dx1 - dx0 + 1));
+    dist[k] = bestD / area;
   }
   return { level: s.level, iteration: state.iteration, tile, values, nnf, dist, changed };
 }

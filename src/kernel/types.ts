@@ -30,6 +30,12 @@ export interface PlanOptions {
   confidenceBase: number;
   /** Patch similarity weight exp(-d / (similarityScale * median d)) in voting. */
   similarityScale: number;
+  /**
+   * Proximity prior: a candidate source costs proximity x (its offset / the level's longer side)
+   * per patch pixel on top of its colour distance (squared ΔE), so the nearer of two similar
+   * sources wins. 0 turns it off.
+   */
+  proximity: number;
 }
 
 /** One pyramid level's geometry and its tiles (tile i: x0,y0,x1,y1 at 4i..4i+3, end-exclusive). */
