@@ -1,18 +1,22 @@
 // Kernel speed and memory: every shared case on one thread and on all cores, plus a 2048x1536
 // image with a 10% hole for peak RSS. Each run happens in a child process (so its peak RSS is
 // its own); a child warms up once (a cold start: its peak RSS is the one reported), then times
-// `--repeat` runs of inpaint() and reports the median. Prints a table, then one JSON line.
-// Other processes on the machine skew the two-thread figures most: compare runs, not one run.
+// `--repeat` runs of inpaint() and reports the median and the spread (min-max). The one-thread
+// child also measures the serial fraction (Amdahl): the share of a run spent outside tile steps,
+// and the speed-up two threads could reach at best with it. Prints a table, then one JSON line.
+// Other processes on the machine skew the two-thread figures most: the load average is printed;
+// compare runs, not one run.
 //   npm run bench:kernel [-- --repeat 3] [--case t009] [--no-large]
 // Goals (issue 2): one thread at most half of PyPatchMatch's time (1.9, 2.6, 2.2, 1.7, 4.3 s on
 // a machine like this one), all cores >= 1.7x faster than one, peak RSS <= 300 MB on the large case.
 import { spawnSync } from 'node:child_process';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { decodeImage, inpaint, maskToBinary, type RgbaImage } from '../src/kernel/index.ts';
 import { countSet } from '../src/kernel/mask.ts';
+import { tileClock } from '../src/kernel/pool.ts';
 import { CASES, repoRoot, sharedDir } from './support/shared.ts';
 
 const PYPATCHMATCH_MS: Record<string, number> = { t009: 1900, t020: 2600, t023: 2200, t058: 1700, t067: 4300 };
@@ -20,6 +24,8 @@ const LARGE = { name: 'large', width: 2048, height: 1536 };
 
 interface ChildReport {
   ms: number[];
+  /** Per timed run: milliseconds inside tile steps on the calling thread. */
+  tileMs: number[];
   maxRssMb: number;
   holePixels: number;
 }
@@ -44,15 +50,21 @@ async function child(name: string, workers: number, repeat: number): Promise<voi
   const { image, mask } = await loadCase(name);
   const holePixels = countSet(maskToBinary(mask, image.width, image.height));
   const ms: number[] = [];
+  const tileMs: number[] = [];
   let maxRssMb = 0;
   for (let i = 0; i <= repeat; i++) {
+    tileClock.ms = 0;
     const t0 = performance.now();
     await inpaint(image, mask, { workers });
-    if (i > 0 || repeat === 0) ms.push(performance.now() - t0); // run 0 warms up the JIT and tsx's cache
+    if (i > 0 || repeat === 0) {
+      // Run 0 warms up the JIT, tsx's cache and the worker pool.
+      ms.push(performance.now() - t0);
+      tileMs.push(tileClock.ms);
+    }
     // Peak RSS of one fill, from process start (decoding included) to the end of the first run.
     if (i === 0) maxRssMb = process.resourceUsage().maxRSS / 1024;
   }
-  const report: ChildReport = { ms, maxRssMb, holePixels };
+  const report: ChildReport = { ms, tileMs, maxRssMb, holePixels };
   process.stdout.write(`${JSON.stringify(report)}\n`);
 }
 
@@ -64,6 +76,8 @@ function runChild(name: string, workers: number, repeat: number): ChildReport {
 }
 
 const median = (a: number[]): number => [...a].sort((x, y) => x - y)[a.length >> 1];
+const spread = (a: number[]): string => `${Math.round(Math.min(...a))}-${Math.round(Math.max(...a))}`;
+const load = (): string => loadavg().map((x) => x.toFixed(2)).join(' ');
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
@@ -73,13 +87,18 @@ async function main(): Promise<void> {
   const cores = availableParallelism();
   const names = [...CASES.map((c) => c.name).filter((n) => !flag('--case') || n === flag('--case')), ...(args.includes('--no-large') ? [] : [LARGE.name])];
   const rows = [];
-  console.log(`kernel bench: median of ${repeat} runs after a warm-up, one child process per row; ${cores} cores`);
-  console.log('case    threads      ms  speed-up  goal ms  ms/goal  hole MP/s  peak RSS MB');
+  const loadBefore = load();
+  console.log(`kernel bench: median of ${repeat} runs after a warm-up, one child process per row; ${cores} cores; load average ${loadBefore}`);
+  console.log('case    threads      ms      spread  speed-up  goal ms  ms/goal  hole MP/s  peak RSS MB  serial  Amdahl bound');
   for (const name of names) {
     const one = runChild(name, 1, repeat);
     const all = runChild(name, cores, repeat);
     const ms1 = median(one.ms);
     const msN = median(all.ms);
+    // Serial fraction: the share of a one-thread run outside tile steps (prepare, init, assemble,
+    // finish, driver); with it, n threads can at best be 1 / (serial + (1 - serial) / n) faster.
+    const serial = median(one.ms.map((m, i) => 1 - one.tileMs[i] / m));
+    const bound = 1 / (serial + (1 - serial) / cores);
     const goal = PYPATCHMATCH_MS[name] ? PYPATCHMATCH_MS[name] / 2 : null;
     const row = {
       case: name,
@@ -95,13 +114,17 @@ async function main(): Promise<void> {
       rssMbAll: Math.round(all.maxRssMb),
       runs1: one.ms.map(Math.round),
       runsAll: all.ms.map(Math.round),
+      serialFraction: +serial.toFixed(3),
+      amdahlBound: +bound.toFixed(2),
     };
     rows.push(row);
     const g = goal ? `${String(goal).padStart(7)}  ${(ms1 / goal).toFixed(2).padStart(7)}` : `${'-'.padStart(7)}  ${'-'.padStart(7)}`;
-    console.log(`${name.padEnd(8)}${'1'.padStart(7)}  ${String(row.ms1).padStart(6)}  ${'1.00'.padStart(8)}  ${g}  ${row.holeMpPerS1.toFixed(3).padStart(9)}  ${String(row.rssMb1).padStart(11)}`);
-    console.log(`${''.padEnd(8)}${String(cores).padStart(7)}  ${String(row.msAll).padStart(6)}  ${row.speedup.toFixed(2).padStart(8)}  ${''.padStart(7)}  ${''.padStart(7)}  ${row.holeMpPerSAll.toFixed(3).padStart(9)}  ${String(row.rssMbAll).padStart(11)}`);
+    console.log(`${name.padEnd(8)}${'1'.padStart(7)}  ${String(row.ms1).padStart(6)}  ${spread(one.ms).padStart(10)}  ${'1.00'.padStart(8)}  ${g}  ${row.holeMpPerS1.toFixed(3).padStart(9)}  ${String(row.rssMb1).padStart(11)}  ${serial.toFixed(3).padStart(6)}  ${bound.toFixed(2).padStart(12)}`);
+    console.log(`${''.padEnd(8)}${String(cores).padStart(7)}  ${String(row.msAll).padStart(6)}  ${spread(all.ms).padStart(10)}  ${row.speedup.toFixed(2).padStart(8)}  ${''.padStart(7)}  ${''.padStart(7)}  ${row.holeMpPerSAll.toFixed(3).padStart(9)}  ${String(row.rssMbAll).padStart(11)}`);
   }
-  console.log(JSON.stringify({ bench: 'kernel', cores, repeat, rows }));
+  const loadAfter = load();
+  console.log(`load average before ${loadBefore}, after ${loadAfter}`);
+  console.log(JSON.stringify({ bench: 'kernel', cores, repeat, loadBefore, loadAfter, rows }));
 }
 
 await main();

@@ -1,19 +1,43 @@
 // Runs a level's tiles on the calling thread and on worker threads at once. Tiles are handed out
-// in order from one queue to whoever is free; results are kept by tile index, so the assembled
-// state is the same whoever ran what. Workers start in the background and join as soon as they
-// are ready, so their start-up overlaps the first (small, coarse) levels.
+// from one queue, costliest first (longest-processing-time order, so no thread is left with a big
+// tile at the end), to whoever is free; results are kept by tile index, so the assembled state is
+// the same whoever ran what. Workers start in the background and join as soon as they are ready,
+// so their start-up overlaps prepare and the first (small, coarse) levels.
+import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { runTile } from './tile-step.ts';
 import type { FromWorker, TileMode, ToWorker } from './pool-protocol.ts';
 import type { LevelState, LevelStatic, PlanOptions, TileResult } from './types.ts';
 
-/** Worker threads run TypeScript through tsx: register it in the worker, then load worker.ts. */
-function startWorker(): Worker {
-  const entry = new URL('./worker.ts', import.meta.url).href;
-  const boot = import.meta.url.endsWith('.ts')
-    ? `import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(entry)}); })`
-    : `import(${JSON.stringify(entry.replace(/\.ts$/, '.js'))})`;
-  return new Worker(`${boot}.catch((e) => { console.error(e); process.exit(1); });`, { eval: true });
+type WorkerSource = { code: string } | { file: URL };
+
+/**
+ * The worker's code. Run from TypeScript sources, the worker entry and what it imports are
+ * bundled once per process to plain JavaScript with esbuild (~60 ms, in the background) and
+ * started as an eval'd CommonJS script: a worker that registers tsx instead costs ~20 MB more and
+ * starts slower. Built to JavaScript, the worker file is loaded as it is.
+ */
+let bundled: Promise<WorkerSource> | null = null;
+
+function workerSource(): Promise<WorkerSource> {
+  if (!import.meta.url.endsWith('.ts')) return Promise.resolve({ file: new URL('./worker.js', import.meta.url) });
+  bundled ??= import('esbuild').then(async ({ build }) => {
+    const out = await build({
+      entryPoints: [fileURLToPath(new URL('./worker.ts', import.meta.url))],
+      bundle: true,
+      format: 'cjs',
+      platform: 'node',
+      target: 'node20',
+      write: false,
+      logLevel: 'silent',
+    });
+    return { code: out.outputFiles[0].text };
+  });
+  return bundled;
+}
+
+function startWorker(source: WorkerSource): Worker {
+  return 'code' in source ? new Worker(source.code, { eval: true }) : new Worker(source.file);
 }
 
 interface Slot {
@@ -28,11 +52,32 @@ interface Slot {
 /** Tiles a worker may hold at once: one running, one queued, so it never waits for the main thread. */
 const DEPTH = 2;
 
+/**
+ * A level whose tiles hold fewer target patches than this runs on the calling thread alone: its
+ * whole iteration takes well under a millisecond, less than handing tiles to a worker and back.
+ */
+export const INLINE_TARGETS = 3000;
+
 export interface TileExecutor {
   /** Runs every tile of a level for `state` (mode 'iterate' or 'vote'); results in tile order. */
   run(s: LevelStatic, key: string, state: LevelState, options: PlanOptions, mode: TileMode): Promise<TileResult[]>;
   /** Gives the executor back (a shared pool stays alive for the next run). */
   close(): Promise<void>;
+}
+
+/** Milliseconds spent in tile steps on the calling thread (benchmarks: serial fraction). */
+export const tileClock = { ms: 0 };
+
+/** Tiles run by worker threads since the process started (tests: the workers did take part). */
+export const workerTiles = { count: 0 };
+
+/** Tile indices, costliest (most target patches) first; ties in index order. */
+export function tileOrder(s: LevelStatic): Int32Array {
+  const n = s.tiles.length >> 2;
+  const order = Int32Array.from({ length: n }, (_, k) => k);
+  const cost = (k: number): number => s.tileTargetStart[k + 1] - s.tileTargetStart[k];
+  order.sort((a, b) => cost(b) - cost(a) || a - b);
+  return order;
 }
 
 let pool: { threads: number; executor: TileExecutor; terminate: () => Promise<void> } | null = null;
@@ -81,15 +126,19 @@ export async function closeSharedPool(): Promise<void> {
   if (p) await p.terminate();
 }
 
+function runInline(s: LevelStatic, state: LevelState, options: PlanOptions, mode: TileMode): TileResult[] {
+  const n = s.tiles.length >> 2;
+  const results: TileResult[] = [];
+  const t0 = performance.now();
+  for (let k = 0; k < n; k++) results.push(runTile(s, state, options, k, mode));
+  tileClock.ms += performance.now() - t0;
+  return results;
+}
+
 /** Everything on the calling thread. */
 export function inlineExecutor(): TileExecutor {
   return {
-    run(s, _key, state, options, mode) {
-      const n = s.tiles.length >> 2;
-      const results: TileResult[] = [];
-      for (let k = 0; k < n; k++) results.push(runTile(s, state, options, k, mode));
-      return Promise.resolve(results);
-    },
+    run: (s, _key, state, options, mode) => Promise.resolve(runInline(s, state, options, mode)),
     close: () => Promise.resolve(),
   };
 }
@@ -103,6 +152,7 @@ export function poolExecutor(threads: number): TileExecutor {
     state: LevelState;
     options: PlanOptions;
     mode: TileMode;
+    order: Int32Array;
     next: number;
     done: number;
     results: TileResult[];
@@ -110,11 +160,15 @@ export function poolExecutor(threads: number): TileExecutor {
     fail: (e: Error) => void;
   } | null = null;
   let failure: Error | null = null;
+  let closed = false;
+  // Tile order by level key: the same level's tiles are handed out in the same order every iteration.
+  let orderKey: string | null = null;
+  let order: Int32Array = new Int32Array(0);
 
   const feed = (slot: Slot): void => {
     const job = current;
     if (!job || !slot.ready) return;
-    const n = job.s.tiles.length >> 2;
+    const n = job.order.length;
     while (slot.inFlight < DEPTH && job.next < n) {
       if (slot.levelKey !== job.key) {
         slot.worker.postMessage({ type: 'level', key: job.key, s: job.s, options: job.options } satisfies ToWorker);
@@ -125,13 +179,13 @@ export function poolExecutor(threads: number): TileExecutor {
         slot.worker.postMessage({ type: 'state', key: job.key, state: job.state } satisfies ToWorker);
         slot.state = job.state;
       }
-      slot.worker.postMessage({ type: 'tile', key: job.key, tile: job.next++, mode: job.mode } satisfies ToWorker);
+      slot.worker.postMessage({ type: 'tile', key: job.key, tile: job.order[job.next++], mode: job.mode } satisfies ToWorker);
       slot.inFlight++;
     }
   };
 
-  for (let i = 0; i < threads; i++) {
-    const slot: Slot = { worker: startWorker(), ready: false, levelKey: null, state: null, inFlight: 0 };
+  const addWorker = (source: WorkerSource): void => {
+    const slot: Slot = { worker: startWorker(source), ready: false, levelKey: null, state: null, inFlight: 0 };
     slot.worker.on('message', (msg: FromWorker) => {
       if (msg.type === 'ready') {
         slot.ready = true;
@@ -142,7 +196,8 @@ export function poolExecutor(threads: number): TileExecutor {
         if (!job || msg.key !== job.key) return;
         job.results[msg.result.tile] = msg.result;
         job.done++;
-        if (job.done === job.s.tiles.length >> 2) job.finish();
+        workerTiles.count++;
+        if (job.done === job.order.length) job.finish();
         else feed(slot);
       } else {
         const err = new Error(`kernel worker failed: ${msg.message}`);
@@ -154,27 +209,44 @@ export function poolExecutor(threads: number): TileExecutor {
       failure = e;
       current?.fail(e);
     });
-    // After the listeners: attaching a 'message' listener refs the worker again.
-    slot.worker.unref();
+    // Between runs the threads must not keep the process alive; during one they are ref'd.
+    if (!current) slot.worker.unref();
     slots.push(slot);
-  }
+  };
+
+  const starting = workerSource().then(
+    (source) => {
+      if (closed) return;
+      for (let i = 0; i < threads; i++) addWorker(source);
+    },
+    (e: unknown) => {
+      failure = e instanceof Error ? e : new Error(String(e));
+      current?.fail(failure);
+    },
+  );
 
   return {
     async run(s, key, state, options, mode) {
       if (failure) throw failure;
-      const n = s.tiles.length >> 2;
+      if (s.targetPixels.length < INLINE_TARGETS) return runInline(s, state, options, mode);
+      if (orderKey !== key) {
+        order = tileOrder(s);
+        orderKey = key;
+      }
+      const n = order.length;
       const results = new Array<TileResult>(n);
       const all = new Promise<void>((resolve, reject) => {
-        current = { s, key, state, options, mode, next: 0, done: 0, results, finish: resolve, fail: reject };
+        current = { s, key, state, options, mode, order, next: 0, done: 0, results, finish: resolve, fail: reject };
       });
       const job = current!;
-      // Ref the threads while a run waits on them; between runs they must not keep the process alive.
       for (const slot of slots) slot.worker.ref();
       for (const slot of slots) feed(slot);
       // The calling thread takes tiles too, yielding between them so workers get fed.
       while (job.next < n) {
-        const k = job.next++;
+        const k = job.order[job.next++];
+        const t0 = performance.now();
         results[k] = runTile(s, state, options, k, mode);
+        tileClock.ms += performance.now() - t0;
         if (++job.done === n) job.finish();
         await new Promise<void>((resolve) => setImmediate(resolve));
       }
@@ -187,6 +259,8 @@ export function poolExecutor(threads: number): TileExecutor {
       return results;
     },
     async close() {
+      closed = true;
+      await starting;
       await Promise.all(slots.map((slot) => slot.worker.terminate()));
     },
   };
