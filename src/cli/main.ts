@@ -1,7 +1,14 @@
 // The `patchwork` command: a thin dispatcher. Each subcommand lives in its own file under
 // commands/ and registers itself here.
 import { Command, type CommanderError } from 'commander';
+import { registerCancel } from './commands/cancel.ts';
+import { registerGateway } from './commands/gateway.ts';
+import { registerJobs } from './commands/jobs.ts';
+import { registerKernel } from './commands/kernel.ts';
 import { registerLocal } from './commands/local.ts';
+import { registerRun } from './commands/run.ts';
+import { registerStatus } from './commands/status.ts';
+import { registerUp } from './commands/up.ts';
 import { EXIT_BAD_INPUT } from './exit-codes.ts';
 
 const program = new Command('patchwork')
@@ -14,5 +21,12 @@ const program = new Command('patchwork')
   });
 
 registerLocal(program);
+registerGateway(program);
+registerKernel(program);
+registerUp(program);
+registerRun(program);
+registerJobs(program);
+registerStatus(program);
+registerCancel(program);
 
 await program.parseAsync(process.argv);

@@ -15,7 +15,9 @@ type WorkerSource = { code: string } | { file: URL };
  * The worker's code. Run from TypeScript sources, the worker entry and what it imports are
  * bundled once per process to plain JavaScript with esbuild (~60 ms, in the background) and
  * started as an eval'd CommonJS script: a worker that registers tsx instead costs ~20 MB more and
- * starts slower. Built to JavaScript, the worker file is loaded as it is.
+ * starts slower. esbuild is imported from this file and the bundle resolves nothing at run time
+ * (only node: built-ins stay external), so the command runs from any working directory. Built to
+ * JavaScript, the worker file is loaded as it is.
  */
 let bundled: Promise<WorkerSource> | null = null;
 

@@ -1,0 +1,226 @@
+// npm run bench:cluster — a 1024x768 fill (t009 from the shared images, scaled; hole 10.4%)
+// through kernel nodes and in-process, with the same worker counts:
+//
+//   in-process, 1 worker   decode + inpaint({ workers: 1 }) + PNG encode, from bytes in memory
+//   in-process, 2 workers  the same with { workers: 2 }            <- the overhead baseline
+//   cluster, 1 node        inpaintRemote over one `patchwork kernel --workers 1` process,
+//                          from blob ids in the Object Store to the result PNG stored there
+//   cluster, 2 nodes       the same over two such processes
+//
+// speedup_two_nodes = ms_one_node / ms_two_nodes; overhead_vs_in_process = ms_two_nodes /
+// ms_in_process (2 workers in both). Each repetition runs the four with one seed (a fresh seed
+// per repetition, so no node ever finds a previous repetition's job or results in a cache), in a
+// rotating order; the figures are medians over repetitions, the spread is min..max of the
+// per-repetition ratios. Every run's PNG must be byte-identical to the in-process one.
+// Options: --reps N (default 5); --min-shard-targets N, --solo-max-targets N, --chunks-per-node N
+// (the remote driver's placement settings, for tuning); PATCHWORK_SHARED (where images/ is;
+// default ../shared).
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { pino } from 'pino';
+import sharp from 'sharp';
+import { BlobStore, blobIdOf } from '../src/common/blob-store.ts';
+import { connectNats } from '../src/common/nats.ts';
+import { KernelCluster, REMOTE_FILL_DEFAULTS, inpaintRemote, optionsToWire, type JobSpec } from '../src/kernel/client/index.ts';
+import { assemble, assembleValues, converged, decodeImage, encodeImage, finish, initFromCoarser, initTopLevel, inpaint, maskToBinary, prepare, resolveOptions, runTile, type LevelState } from '../src/kernel/index.ts';
+import { startNatsServer } from '../test/support/nats-server.ts';
+import { spawnKernelNode, type KernelNodeProcess } from '../test/support/kernel-node.ts';
+
+const root = resolve(fileURLToPath(import.meta.url), '../..');
+function numberArg(name: string): number | undefined {
+  const i = process.argv.indexOf(name);
+  return i > 0 ? Number(process.argv[i + 1]) : undefined;
+}
+const reps = numberArg('--reps') ?? 5;
+// Placement thresholds of the remote driver (defaults: REMOTE_FILL_DEFAULTS), for tuning.
+const minShardTargets = numberArg('--min-shard-targets');
+const soloMaxTargets = numberArg('--solo-max-targets');
+const chunksPerNode = numberArg('--chunks-per-node');
+
+function sharedImages(): string {
+  const dir = resolve(process.env.PATCHWORK_SHARED ?? resolve(root, '../shared'), 'images');
+  if (!existsSync(dir)) throw new Error(`shared images not found at ${dir}: set PATCHWORK_SHARED to the folder holding images/`);
+  return dir;
+}
+
+async function scaled(path: string, nearest: boolean): Promise<Buffer> {
+  return sharp(path).resize(1024, 768, { fit: 'fill', kernel: nearest ? 'nearest' : 'lanczos3' }).png().toBuffer();
+}
+
+interface Run {
+  ms: number;
+  /** CPU time the run used: this process (in-process runs); nodes, nats-server and this process (cluster runs). */
+  cpuMs: number;
+  id: string;
+  calls?: number;
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const fmt = (x: number, d = 0): string => x.toFixed(d);
+
+/** CPU time (user + system, all threads) of a process so far, in ms (10 ms resolution). */
+function cpuMsOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+}
+
+const selfCpuMs = (): number => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
+
+/**
+ * One fill on one thread, timed by phase: how much of it can run on two cores at all (tiles of
+ * the levels the cluster splits) and how much cannot (decode, prepare, the small top levels,
+ * finish, encode). Amdahl's bound for two threads = serial + parallel / 2.
+ */
+async function serialShare(imageBytes: Buffer, maskBytes: Buffer, splitFromTargets: number): Promise<{ serial: number; parallel: number }> {
+  let t = performance.now();
+  let serial = 0;
+  let parallel = 0;
+  const lap = (isParallel: boolean): void => {
+    const now = performance.now();
+    if (isParallel) parallel += now - t;
+    else serial += now - t;
+    t = now;
+  };
+  const image = await decodeImage(imageBytes, 'image');
+  const mask = await decodeImage(maskBytes, 'mask');
+  const options = resolveOptions({}).plan;
+  const { levels } = prepare(image, maskToBinary(mask, image.width, image.height), null, options);
+  lap(false);
+  let state: LevelState | null = null;
+  for (let l = levels.length - 1; l >= 0; l--) {
+    const s = levels[l];
+    const split = s.targetPixels.length >= splitFromTargets;
+    state = state === null ? initTopLevel(s, options) : initFromCoarser(s, levels[l + 1], state, options);
+    lap(false);
+    while (!converged(s, state, options)) {
+      const results = Array.from({ length: s.tiles.length >> 2 }, (_, k) => runTile(s, state!, options, k, 'iterate'));
+      lap(split);
+      state = assemble(s, state, results, options);
+      lap(false);
+    }
+  }
+  const s0 = levels[0];
+  const votes = Array.from({ length: s0.tiles.length >> 2 }, (_, k) => runTile(s0, state!, options, k, 'vote'));
+  lap(true);
+  await encodeImage(finish(image, s0, assembleValues(s0, state!, votes)), 'png');
+  lap(false);
+  return { serial, parallel };
+}
+
+async function main(): Promise<void> {
+  const images = sharedImages();
+  const imageBytes = await scaled(resolve(images, 't009.jpg'), false);
+  const maskBytes = await scaled(resolve(images, 'm009.png'), true);
+  const nats = await startNatsServer();
+  const nodes: KernelNodeProcess[] = [];
+  const namespace = 'bench';
+  try {
+    for (const id of ['bench-a', 'bench-b']) nodes.push(await spawnKernelNode({ natsUrl: nats.url, namespace, id, workers: 1, heartbeatMs: 1000 }));
+    const nc = await connectNats({ servers: nats.url });
+    const store = await BlobStore.open(nc, { bucket: `${namespace}_blobs` });
+    const image = await store.put(imageBytes);
+    const mask = await store.put(maskBytes);
+    const cluster = await KernelCluster.connect({ nc, namespace, log: pino({ level: 'warn' }) });
+    await cluster.nodes.waitFor((ns) => ns.length === 2, 10_000);
+
+    const clusterCpuMs = (): number => nodes.reduce((n, p) => n + cpuMsOf(p.child.pid!), cpuMsOf(nats.pid!)) + selfCpuMs();
+    const inProcess = async (seed: number, workers: number): Promise<Run> => {
+      const c0 = selfCpuMs();
+      const t0 = performance.now();
+      const img = await decodeImage(imageBytes, 'image');
+      const msk = await decodeImage(maskBytes, 'mask');
+      const out = await encodeImage(await inpaint(img, msk, { seed, workers }), 'png');
+      return { ms: performance.now() - t0, cpuMs: selfCpuMs() - c0, id: blobIdOf(out) };
+    };
+    const remote = async (seed: number, maxNodes: number, rep: number): Promise<Run> => {
+      const job: JobSpec = { jobId: `bench-${rep}-${maxNodes}`, imageBlobId: image.id, maskBlobId: mask.id, donorBlobIds: [], options: optionsToWire({ seed }) };
+      const c0 = clusterCpuMs();
+      const t0 = performance.now();
+      const r = await inpaintRemote(cluster, job, { maxNodes, minShardTargets, soloMaxTargets, chunksPerNode });
+      return { ms: performance.now() - t0, cpuMs: clusterCpuMs() - c0, id: r.result.id, calls: r.usage.calls };
+    };
+
+    // Warm-up (JIT, worker start-up, connections), not counted.
+    await inProcess(1000, 2);
+    await remote(1000, 2, -1);
+
+    const variants = ['in1', 'in2', 'one', 'two'] as const;
+    const ms: Record<(typeof variants)[number], number[]> = { in1: [], in2: [], one: [], two: [] };
+    const cpu: Record<(typeof variants)[number], number[]> = { in1: [], in2: [], one: [], two: [] };
+    const speedups: number[] = [];
+    const overheads: number[] = [];
+    let identical = true;
+    let calls = 0;
+    console.log(`rep  seed  in-process 1w  in-process 2w  1 node  2 nodes  speedup  overhead  (ms)`);
+    for (let rep = 0; rep < reps; rep++) {
+      const seed = rep + 1;
+      const row: Partial<Record<(typeof variants)[number], number>> = {};
+      const ids = new Set<string>();
+      for (let k = 0; k < variants.length; k++) {
+        const v = variants[(k + rep) % variants.length];
+        const r = v === 'in1' ? await inProcess(seed, 1) : v === 'in2' ? await inProcess(seed, 2) : await remote(seed, v === 'one' ? 1 : 2, rep);
+        if (v === 'two') calls = r.calls ?? 0;
+        row[v] = r.ms;
+        ms[v].push(r.ms);
+        cpu[v].push(r.cpuMs);
+        ids.add(r.id);
+      }
+      if (ids.size !== 1) identical = false;
+      const speedup = row.one! / row.two!;
+      const overhead = row.two! / row.in2!;
+      speedups.push(speedup);
+      overheads.push(overhead);
+      console.log(
+        `${String(rep).padStart(3)}  ${String(seed).padStart(4)}  ${fmt(row.in1!).padStart(13)}  ${fmt(row.in2!).padStart(13)}  ${fmt(row.one!).padStart(6)}  ${fmt(row.two!).padStart(7)}  ${fmt(speedup, 2).padStart(7)}  ${fmt(overhead, 3).padStart(8)}  ${ids.size === 1 ? 'same bytes' : 'BYTES DIFFER'}`,
+      );
+    }
+    const shares = [];
+    for (let i = 0; i < 3; i++) shares.push(await serialShare(imageBytes, maskBytes, 2 * (minShardTargets ?? REMOTE_FILL_DEFAULTS.minShardTargets)));
+    const serialMs = median(shares.map((x) => x.serial));
+    const parallelMs = median(shares.map((x) => x.parallel));
+    const amdahl = (serialMs + parallelMs) / (serialMs + parallelMs / 2);
+    console.log(`one thread by phase (median of 3): serial ${Math.round(serialMs)} ms, splittable ${Math.round(parallelMs)} ms: at best ${amdahl.toFixed(2)}x on two cores (Amdahl)`);
+    const result = {
+      bench: 'cluster',
+      image: 't009 scaled to 1024x768, m009 scaled (hole 10.4%)',
+      reps,
+      ms_in_process_one_worker: Math.round(median(ms.in1)),
+      ms_in_process: Math.round(median(ms.in2)),
+      ms_one_node: Math.round(median(ms.one)),
+      ms_two_nodes: Math.round(median(ms.two)),
+      speedup_two_nodes: Number(median(speedups).toFixed(3)),
+      speedup_spread: [Number(Math.min(...speedups).toFixed(3)), Number(Math.max(...speedups).toFixed(3))],
+      overhead_vs_in_process: Number(median(overheads).toFixed(3)),
+      overhead_spread: [Number(Math.min(...overheads).toFixed(3)), Number(Math.max(...overheads).toFixed(3))],
+      overhead_one_node_vs_one_worker: Number((median(ms.one) / median(ms.in1)).toFixed(3)),
+      in_process_speedup_two_workers: Number((median(ms.in1) / median(ms.in2)).toFixed(3)),
+      amdahl_max_speedup: Number(amdahl.toFixed(3)),
+      cpu_ms: { in_process_one_worker: Math.round(median(cpu.in1)), in_process: Math.round(median(cpu.in2)), one_node: Math.round(median(cpu.one)), two_nodes: Math.round(median(cpu.two)) },
+      calls_two_nodes: calls,
+      bytes_identical: identical,
+    };
+    const loadavg = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+    console.log(`\nCPU ms (median; cluster = nodes + nats-server + client): in-process 1w ${Math.round(median(cpu.in1))}, 2w ${Math.round(median(cpu.in2))}; 1 node ${Math.round(median(cpu.one))}, 2 nodes ${Math.round(median(cpu.two))}; load average ${loadavg}`);
+    console.log(
+      `medians: in-process 1w ${result.ms_in_process_one_worker} ms, 2w ${result.ms_in_process} ms; 1 node ${result.ms_one_node} ms, 2 nodes ${result.ms_two_nodes} ms; ` +
+        `speed-up ${result.speedup_two_nodes} (goal >= 1.7); overhead ${result.overhead_vs_in_process} (goal <= 1.15)`,
+    );
+    await cluster.close();
+    await nc.close();
+    console.log(JSON.stringify(result));
+    if (!identical) process.exitCode = 1;
+  } finally {
+    for (const n of nodes) await n.kill('SIGTERM');
+    await nats.dispose();
+  }
+}
+
+await main();

@@ -1,0 +1,100 @@
+// What the inpaint orchestration takes, records and returns, as plain values. Pure (types and
+// constants only): the orchestration, the job service and the view fold all read it.
+import type { ImageRef } from './types.ts';
+import type { JobKernelOptions, JobSpecValue, OutputFormat } from './activities.ts';
+
+/** The orchestration's registered name. */
+export const INPAINT_ORCHESTRATION = 'inpaint';
+
+/**
+ * How the job spreads its work. Recorded in the job's input (not read from the host's config
+ * on replay), so a job resumes on another host exactly as it started.
+ */
+export interface FillSettings {
+  /** Most nodes a level is spread over; 0 = every live node. */
+  maxNodes: number;
+  /** A level is split only when each shard gets at least this many target patches. */
+  minShardTargets: number;
+  /** Unsplit levels up to this many target patches run all their iterations in one call. */
+  soloMaxTargets: number;
+  /** Chunks of tiles per node and step: a node that finishes early takes the next chunk. */
+  chunksPerNode: number;
+  /** Render previews of complete steps while the next ones run. */
+  previews: boolean;
+  previewFormat: OutputFormat;
+  /**
+   * Most kernel time previews may take, as a share of the kernel time of the steps (a full-size
+   * preview costs about as much as a step chunk): after a preview that took p ms, the next is
+   * asked for once the steps since took p / previewShare ms. The first complete step always
+   * gets one. 1 = a preview after (nearly) every step.
+   */
+  previewShare: number;
+  /** How often a queued job asks again for a slot, in case a wake-up was lost. */
+  admissionPollMs: number;
+}
+
+export const DEFAULT_FILL_SETTINGS: Readonly<FillSettings> = Object.freeze({
+  maxNodes: 0,
+  minShardTargets: 8_000,
+  soloMaxTargets: 20_000,
+  chunksPerNode: 2,
+  previews: true,
+  previewFormat: 'jpeg',
+  previewShare: 0.1,
+  admissionPollMs: 10_000,
+});
+
+export interface InpaintJobInput {
+  tenant: string;
+  job: JobSpecValue;
+  image: ImageRef;
+  mask: ImageRef;
+  donors: ImageRef[];
+  /** The tenant's cap on running jobs when the job was created. */
+  cap: number;
+  settings: FillSettings;
+}
+
+export interface InpaintJobOutput {
+  result: ImageRef;
+  /** True when the client accepted the picture before the fill converged. */
+  accepted: boolean;
+}
+
+/** What a job cost so far, from the kernel calls' Usage (events come from the runtime). */
+export interface KernelStats {
+  kernelCpuMs: number;
+  kernelCalls: number;
+  blobBytes: number;
+}
+
+export type JobPhase = 'queued' | 'running' | 'paused' | 'completed';
+
+/**
+ * The job's status fields: the initial summary given at start, then merged from every
+ * ctx.setStatus (the runtime keeps the merge in the instance index; watchers fold the same
+ * StatusSet events from the history). `rev` counts the orchestration's status updates: it is
+ * the job view's version.
+ */
+export interface JobSummary {
+  rev: number;
+  phase: JobPhase;
+  image: ImageRef;
+  mask: ImageRef;
+  donors: ImageRef[];
+  options: JobKernelOptions;
+  progress: number;
+  queuePosition?: number | null;
+  level?: number;
+  levels?: number;
+  iteration?: number;
+  preview?: ImageRef | null;
+  result?: ImageRef;
+  accepting?: boolean;
+  accepted?: boolean;
+  stats?: KernelStats;
+}
+
+export function contentTypeOf(format: OutputFormat): string {
+  return format === 'jpeg' ? 'image/jpeg' : format === 'webp' ? 'image/webp' : 'image/png';
+}

@@ -1,0 +1,94 @@
+// Content-addressed blobs in the JetStream Object Store: a blob's id is the SHA-256 of its bytes
+// (lower-case hex), so equal bytes are stored once, any process can check what it read, and an
+// id in an event is a promise about exact content. Images, NNFs and large event values live here.
+import { createHash } from 'node:crypto';
+import { Objm, StorageType, type ObjectStore } from '@nats-io/obj';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { CodedError } from './errors.ts';
+
+export const BLOB_ID_PATTERN = /^[0-9a-f]{64}$/;
+
+export interface BlobRef {
+  id: string;
+  size: number;
+}
+
+export interface BlobStoreOptions {
+  bucket: string;
+  /** Drop blobs this long after they were written (the Object Store counts in nanoseconds). */
+  ttlMs?: number;
+  replicas?: number;
+  /** Default file. */
+  storage?: 'file' | 'memory';
+}
+
+export function blobIdOf(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+export function assertBlobId(id: string): void {
+  if (typeof id !== 'string' || !BLOB_ID_PATTERN.test(id)) {
+    throw new CodedError('INVALID_BLOB_ID', `blob id '${String(id)}' is not valid: a blob id is the 64-character lower-case hex SHA-256 of the blob's bytes.`);
+  }
+}
+
+export class BlobStore {
+  readonly bucket: string;
+  readonly #os: ObjectStore;
+
+  private constructor(bucket: string, os: ObjectStore) {
+    this.bucket = bucket;
+    this.#os = os;
+  }
+
+  /** Opens the bucket, creating it if needed. */
+  static async open(nc: NatsConnection, opts: BlobStoreOptions): Promise<BlobStore> {
+    const objm = new Objm(nc);
+    const os = await objm.create(opts.bucket, {
+      storage: opts.storage === 'memory' ? StorageType.Memory : StorageType.File,
+      replicas: opts.replicas ?? 1,
+      ...(opts.ttlMs ? { ttl: opts.ttlMs * 1_000_000 } : {}),
+    });
+    return new BlobStore(opts.bucket, os);
+  }
+
+  /** Stores bytes (once: a blob already present is not written again) and returns its ref. */
+  async put(bytes: Uint8Array): Promise<BlobRef> {
+    const id = blobIdOf(bytes);
+    const existing = await this.#os.info(id);
+    if (!existing || existing.deleted) {
+      await this.#os.putBlob({ name: id }, bytes);
+    }
+    return { id, size: bytes.length };
+  }
+
+  /** Reads a blob and checks its bytes against its id. */
+  async get(id: string): Promise<Uint8Array> {
+    assertBlobId(id);
+    const bytes = await this.#os.getBlob(id);
+    if (!bytes) {
+      throw new CodedError('BLOB_NOT_FOUND', `blob ${id} is not in bucket '${this.bucket}': it was never stored here, or it expired or was deleted. Upload it again, or check that writer and reader use the same bucket.`, {
+        details: { id, bucket: this.bucket },
+      });
+    }
+    const actual = blobIdOf(bytes);
+    if (actual !== id) {
+      throw new CodedError('BLOB_CORRUPT', `blob ${id} in bucket '${this.bucket}' reads back with SHA-256 ${actual}: the stored bytes are damaged. Delete the blob and store it again from its source.`, {
+        details: { id, actual, bucket: this.bucket },
+      });
+    }
+    return bytes;
+  }
+
+  async has(id: string): Promise<boolean> {
+    assertBlobId(id);
+    const info = await this.#os.info(id);
+    return !!info && !info.deleted;
+  }
+
+  async delete(id: string): Promise<void> {
+    assertBlobId(id);
+    const info = await this.#os.info(id);
+    if (info && !info.deleted) await this.#os.delete(id);
+  }
+}

@@ -1,0 +1,37 @@
+// Reading a whole KV bucket in one pass: a watch over the bucket's last values, read up to the
+// bucket's last stream sequence at the start, instead of listing keys and fetching each (one
+// request per key). (The watch's per-message pending count is not a reliable end marker on
+// nats-server 2.9 while keys are being written: it can stay above 0 for the last entry.)
+import { KvWatchInclude, type KV, type KvEntry } from '@nats-io/kv';
+import { CodedError } from './errors.ts';
+
+/** The current value of every key (deleted keys left out). */
+export async function readAllEntries(kv: KV, timeoutMs = 10_000): Promise<KvEntry[]> {
+  const status = await kv.status();
+  const lastSeq = status.streamInfo.state.last_seq;
+  if (status.values === 0 || lastSeq === 0) return [];
+  const latest = new Map<string, KvEntry>();
+  const watcher = await kv.watch({ include: KvWatchInclude.LastValue });
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    watcher.stop();
+  }, timeoutMs);
+  try {
+    for await (const e of watcher) {
+      latest.set(e.key, e);
+      // The message at lastSeq is the newest of its key, so the watch delivers it; everything
+      // older that is still current came before it.
+      if (e.revision >= lastSeq) break;
+    }
+  } finally {
+    clearTimeout(timer);
+    watcher.stop();
+  }
+  if (timedOut) {
+    throw new CodedError('KV_READ_TIMEOUT', `reading KV bucket '${status.bucket}' did not reach its last revision ${lastSeq} within ${timeoutMs} ms; try again (is the server overloaded?).`, {
+      retryable: true,
+    });
+  }
+  return [...latest.values()].filter((e) => e.operation === 'PUT');
+}

@@ -1,0 +1,123 @@
+// Runs a step's tiles on the worker pool and stores their results in batches as they come in,
+// so storing overlaps computing; each batch is also pushed to the job's other nodes first.
+import { blobIdOf } from '../../common/blob-store.ts';
+import { encodeResultBatch } from '../cluster/result-batch.ts';
+import type { TileMode } from '../pool-protocol.ts';
+import { toShared } from '../shared-memory.ts';
+import type { LevelState, TileResult } from '../types.ts';
+import type { ResultRef } from '../generated/patchwork/kernel/v1/kernel.ts';
+import type { ServiceDeps } from './call-context.ts';
+import type { CallUsage } from './call-usage.ts';
+import type { PreparedJob } from './job-cache.ts';
+
+/** Stores tile results in batches of about `batchBytes` as they arrive. */
+class ResultBatcher {
+  readonly #deps: ServiceDeps;
+  readonly #jobKey: string;
+  readonly #usage: CallUsage;
+  readonly #push: boolean;
+  #pending: TileResult[] = [];
+  #pendingBytes = 0;
+  readonly #stores: Promise<ResultRef>[] = [];
+
+  constructor(deps: ServiceDeps, jobKey: string, usage: CallUsage, push: boolean) {
+    this.#deps = deps;
+    this.#jobKey = jobKey;
+    this.#usage = usage;
+    this.#push = push;
+  }
+
+  add(r: TileResult): void {
+    this.#pending.push(r);
+    this.#pendingBytes += r.values.byteLength + r.nnf.byteLength + r.dist.byteLength;
+    if (this.#pendingBytes >= this.#deps.batchBytes) this.flush();
+  }
+
+  flush(): void {
+    if (this.#pending.length === 0) return;
+    const batch = this.#pending.sort((a, b) => a.tile - b.tile);
+    this.#pending = [];
+    this.#pendingBytes = 0;
+    const bytes = this.#usage.time(() => encodeResultBatch(batch));
+    // Push to peers first: they get the bytes while the store write is under way.
+    if (this.#push) this.#deps.hints.publish(this.#jobKey, blobIdOf(bytes), bytes);
+    const tiles = batch.map((r) => r.tile);
+    this.#stores.push(
+      this.#deps.cache.put(bytes).then((ref) => {
+        this.#usage.bytesWritten += bytes.length;
+        return { blobId: ref.id, size: ref.size, tiles };
+      }),
+    );
+  }
+
+  /** Every batch stored; refs in tile order. */
+  async done(): Promise<ResultRef[]> {
+    this.flush();
+    const refs = await Promise.all(this.#stores);
+    return refs.sort((a, b) => a.tiles[0] - b.tiles[0]);
+  }
+
+  /** Waits for stores already started (after a failure), ignoring their errors. */
+  async settle(): Promise<void> {
+    await Promise.allSettled(this.#stores);
+  }
+}
+
+/** Stores the results of a step that ran elsewhere (a worker's continue run), in batches. */
+export function storeResults(deps: ServiceDeps, jobKey: string, results: readonly TileResult[], usage: CallUsage, push: boolean): Promise<ResultRef[]> {
+  const batcher = new ResultBatcher(deps, jobKey, usage, push);
+  for (const r of results) batcher.add(r);
+  return batcher.done();
+}
+
+/** The state on shared memory (workers read it without a copy); a state already there is kept as is. */
+export function shareState(state: LevelState): LevelState {
+  if (state.values.buffer instanceof SharedArrayBuffer && state.nnf.buffer instanceof SharedArrayBuffer && state.dist.buffer instanceof SharedArrayBuffer) return state;
+  return { ...state, values: toShared(state.values, true), nnf: toShared(state.nnf, true), dist: toShared(state.dist, true) };
+}
+
+export interface TileRun {
+  /** In the order of `tiles`. */
+  results: TileResult[];
+  /** Settles when every batch is stored. */
+  refs: Promise<ResultRef[]>;
+  changed: number;
+  tileMs: Record<number, number>;
+}
+
+/**
+ * Runs `tiles` of one step from `state`. A call that goes on to the next step (continue mode)
+ * needs only `results` and awaits `refs` at the end, so stores never hold up computing.
+ */
+export async function runTiles(deps: ServiceDeps, job: PreparedJob, level: number, state: LevelState, tiles: readonly number[], mode: TileMode, usage: CallUsage, push: boolean, signal?: AbortSignal): Promise<TileRun> {
+  // On shared memory, every worker reads the state without a copy.
+  const stateId = deps.pool.addState(usage.time(() => shareState(state)));
+  const batcher = new ResultBatcher(deps, job.key, usage, push);
+  const results = new Array<TileResult>(tiles.length);
+  const tileMs: Record<number, number> = {};
+  let changed = 0;
+  let remaining = tiles.length;
+  try {
+    await Promise.all(
+      tiles.map(async (tile, i) => {
+        const { result, ms } = await deps.pool.tile(job.key, stateId, level, tile, mode, signal);
+        usage.kernelMs += ms;
+        tileMs[tile] = Math.round(ms * 100) / 100;
+        changed += result.changed;
+        results[i] = result;
+        batcher.add(result);
+        // When only the last tiles are still running, store what is pending now, so the batch
+        // left to store after them (on the call's critical path) is small.
+        if (--remaining > 0 && remaining <= deps.pool.size) batcher.flush();
+      }),
+    );
+  } catch (e) {
+    await batcher.settle();
+    throw e;
+  } finally {
+    deps.pool.dropState(stateId);
+  }
+  const refs = batcher.done();
+  refs.catch(() => undefined); // observed by the caller; never an unhandled rejection
+  return { results, refs, changed, tileMs };
+}
