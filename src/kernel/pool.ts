@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { runTile } from './tile-step.ts';
 import type { FromWorker, TileMode, ToWorker } from './pool-protocol.ts';
-import type { LevelState, LevelStatic, PlanOptions, TileResult } from './types.ts';
+import type { LevelState, LevelStatic, PlanOptions, StateBuffers, TileResult } from './types.ts';
 
 type WorkerSource = { code: string } | { file: URL };
 
@@ -38,8 +38,12 @@ function workerSource(): Promise<WorkerSource> {
   return bundled;
 }
 
+/**
+ * The bundle needs no loader: the worker does not inherit the process's --import of tsx (each
+ * worker would load and register it again, a few MB and milliseconds for nothing).
+ */
 function startWorker(source: WorkerSource): Worker {
-  return 'code' in source ? new Worker(source.code, { eval: true }) : new Worker(source.file);
+  return 'code' in source ? new Worker(source.code, { eval: true, execArgv: [] }) : new Worker(source.file);
 }
 
 interface Slot {
@@ -48,6 +52,8 @@ interface Slot {
   /** Level key and state object the worker holds. */
   levelKey: string | null;
   state: LevelState | null;
+  /** The buffers its tiles write into (a new state message whenever either changes). */
+  into: StateBuffers | undefined;
   inFlight: number;
 }
 
@@ -61,8 +67,11 @@ const DEPTH = 2;
 export const INLINE_TARGETS = 3000;
 
 export interface TileExecutor {
-  /** Runs every tile of a level for `state` (mode 'iterate' or 'vote'); results in tile order. */
-  run(s: LevelStatic, key: string, state: LevelState, options: PlanOptions, mode: TileMode): Promise<TileResult[]>;
+  /**
+   * Runs every tile of a level for `state` (mode 'iterate' or 'vote'); results in tile order.
+   * With `into` (on shared memory when workers take part), tiles write their ranges there.
+   */
+  run(s: LevelStatic, key: string, state: LevelState, options: PlanOptions, mode: TileMode, into?: StateBuffers): Promise<TileResult[]>;
   /** Gives the executor back (a shared pool stays alive for the next run). */
   close(): Promise<void>;
 }
@@ -128,11 +137,11 @@ export async function closeSharedPool(): Promise<void> {
   if (p) await p.terminate();
 }
 
-function runInline(s: LevelStatic, state: LevelState, options: PlanOptions, mode: TileMode): TileResult[] {
+function runInline(s: LevelStatic, state: LevelState, options: PlanOptions, mode: TileMode, into?: StateBuffers): TileResult[] {
   const n = s.tiles.length >> 2;
   const results: TileResult[] = [];
   const t0 = performance.now();
-  for (let k = 0; k < n; k++) results.push(runTile(s, state, options, k, mode));
+  for (let k = 0; k < n; k++) results.push(runTile(s, state, options, k, mode, into));
   tileClock.ms += performance.now() - t0;
   return results;
 }
@@ -140,7 +149,7 @@ function runInline(s: LevelStatic, state: LevelState, options: PlanOptions, mode
 /** Everything on the calling thread. */
 export function inlineExecutor(): TileExecutor {
   return {
-    run: (s, _key, state, options, mode) => Promise.resolve(runInline(s, state, options, mode)),
+    run: (s, _key, state, options, mode, into) => Promise.resolve(runInline(s, state, options, mode, into)),
     close: () => Promise.resolve(),
   };
 }
@@ -152,6 +161,7 @@ export function poolExecutor(threads: number): TileExecutor {
     s: LevelStatic;
     key: string;
     state: LevelState;
+    into: StateBuffers | undefined;
     options: PlanOptions;
     mode: TileMode;
     order: Int32Array;
@@ -177,9 +187,10 @@ export function poolExecutor(threads: number): TileExecutor {
         slot.levelKey = job.key;
         slot.state = null;
       }
-      if (slot.state !== job.state) {
-        slot.worker.postMessage({ type: 'state', key: job.key, state: job.state } satisfies ToWorker);
+      if (slot.state !== job.state || slot.into !== job.into) {
+        slot.worker.postMessage({ type: 'state', key: job.key, state: job.state, into: job.into } satisfies ToWorker);
         slot.state = job.state;
+        slot.into = job.into;
       }
       slot.worker.postMessage({ type: 'tile', key: job.key, tile: job.order[job.next++], mode: job.mode } satisfies ToWorker);
       slot.inFlight++;
@@ -187,7 +198,7 @@ export function poolExecutor(threads: number): TileExecutor {
   };
 
   const addWorker = (source: WorkerSource): void => {
-    const slot: Slot = { worker: startWorker(source), ready: false, levelKey: null, state: null, inFlight: 0 };
+    const slot: Slot = { worker: startWorker(source), ready: false, levelKey: null, state: null, into: undefined, inFlight: 0 };
     slot.worker.on('message', (msg: FromWorker) => {
       if (msg.type === 'ready') {
         slot.ready = true;
@@ -228,9 +239,9 @@ export function poolExecutor(threads: number): TileExecutor {
   );
 
   return {
-    async run(s, key, state, options, mode) {
+    async run(s, key, state, options, mode, into) {
       if (failure) throw failure;
-      if (s.targetPixels.length < INLINE_TARGETS) return runInline(s, state, options, mode);
+      if (s.targetPixels.length < INLINE_TARGETS) return runInline(s, state, options, mode, into);
       if (orderKey !== key) {
         order = tileOrder(s);
         orderKey = key;
@@ -238,7 +249,7 @@ export function poolExecutor(threads: number): TileExecutor {
       const n = order.length;
       const results = new Array<TileResult>(n);
       const all = new Promise<void>((resolve, reject) => {
-        current = { s, key, state, options, mode, order, next: 0, done: 0, results, finish: resolve, fail: reject };
+        current = { s, key, state, into, options, mode, order, next: 0, done: 0, results, finish: resolve, fail: reject };
       });
       const job = current!;
       for (const slot of slots) slot.worker.ref();
@@ -247,7 +258,7 @@ export function poolExecutor(threads: number): TileExecutor {
       while (job.next < n) {
         const k = job.order[job.next++];
         const t0 = performance.now();
-        results[k] = runTile(s, state, options, k, mode);
+        results[k] = runTile(s, state, options, k, mode, into);
         tileClock.ms += performance.now() - t0;
         if (++job.done === n) job.finish();
         await new Promise<void>((resolve) => setImmediate(resolve));

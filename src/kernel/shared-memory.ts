@@ -16,3 +16,8 @@ export function toShared<T extends Uint8Array | Int32Array | Float32Array>(src: 
   (out as unknown as { set(a: ArrayLike<number>): void }).set(src);
   return out;
 }
+
+/** True when `a` lives on a SharedArrayBuffer: a level prepared for worker threads. */
+export function isShared(a: { buffer: ArrayBufferLike }): boolean {
+  return a.buffer instanceof SharedArrayBuffer;
+}

@@ -11,7 +11,7 @@
 //           search over shrinking windows around the best match.
 import { ssd2000, ssd76, type SsdFn } from './patch-distance.ts';
 import { streamSeed } from './prng.ts';
-import type { LevelState, LevelStatic, PlanOptions, TileResult } from './types.ts';
+import type { LevelState, LevelStatic, PlanOptions, StateBuffers, TileResult } from './types.ts';
 
 /** Levels from this one up search with COARSE_SEARCH_ROUNDS random-search sweeps per target, finer ones with one. */
 export const COARSE_SEARCH_FROM_LEVEL = 2;
@@ -168,9 +168,10 @@ function voteWindow(
 
 /**
  * `mode` 'iterate' votes and searches (one EM iteration); 'vote' only votes, for the final values
- * of a level from its last field (the result then has empty nnf and dist).
+ * of a level from its last field (the result then has empty nnf and dist). With `into`, the
+ * result's arrays are views of the tile's ranges of `into` (written in place); without, new arrays.
  */
-export function runTile(s: LevelStatic, state: LevelState, options: PlanOptions, tile: number, mode: 'iterate' | 'vote' = 'iterate'): TileResult {
+export function runTile(s: LevelStatic, state: LevelState, options: PlanOptions, tile: number, mode: 'iterate' | 'vote' = 'iterate', into?: StateBuffers): TileResult {
   const { width, height, lab, targetIndex, validSource } = s;
   const r = options.patchSize >> 1;
   const ssd: SsdFn = options.distance === 'cie2000' ? ssd2000 : ssd76;
@@ -199,7 +200,7 @@ export function runTile(s: LevelStatic, state: LevelState, options: PlanOptions,
   // 3. Collect the tile's hole values and count the pixels that moved.
   const h0 = s.tileHoleStart[tile];
   const h1 = s.tileHoleStart[tile + 1];
-  const values = new Float32Array((h1 - h0) * 3);
+  const values = into ? into.values.subarray(h0 * 3, h1 * 3) : new Float32Array((h1 - h0) * 3);
   const limit2 = options.changeThreshold * options.changeThreshold;
   // A search-only iteration counts every pixel as changed: the level has not voted yet.
   const warm = mode === 'iterate' && state.warmup > 0;
@@ -227,8 +228,14 @@ export function runTile(s: LevelStatic, state: LevelState, options: PlanOptions,
   const t0 = s.tileTargetStart[tile];
   const t1 = s.tileTargetStart[tile + 1];
   const count = t1 - t0;
-  const nnf = nnf0.slice(t0, t1);
-  const dist = new Float32Array(count);
+  let nnf: Int32Array;
+  if (into) {
+    nnf = into.nnf.subarray(t0, t1);
+    nnf.set(nnf0.subarray(t0, t1));
+  } else {
+    nnf = nnf0.slice(t0, t1);
+  }
+  const dist = into ? into.dist.subarray(t0, t1) : new Float32Array(count);
   let rng = streamSeed(options.seed, s.level, state.iteration, tile) | 0;
   const forward = (state.iteration & 1) === 0;
   const step = forward ? 1 : -1;

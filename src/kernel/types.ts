@@ -113,6 +113,17 @@ export interface LevelState {
   warmup: number;
 }
 
+/**
+ * Full-level arrays a tile step may write its ranges of the next state into (see runTile): the
+ * in-process driver allocates them once per iteration, so tiles allocate nothing and assembly
+ * copies nothing. Tiles own disjoint ranges, so threads write them side by side.
+ */
+export interface StateBuffers {
+  values: Float32Array;
+  nnf: Int32Array;
+  dist: Float32Array;
+}
+
 /** What one tile step returns: the tile's ranges of the next state, and counts. */
 export interface TileResult {
   level: number;

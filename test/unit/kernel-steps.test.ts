@@ -13,9 +13,11 @@ import {
   prepare,
   resolveOptions,
   runTile,
+  stateBuffers,
   type LevelState,
   type LevelStatic,
   type PlanOptions,
+  type StateBuffers,
   type TileResult,
 } from '../../src/kernel/index.ts';
 import { discMask, rectMask, texturedImage } from '../support/images.ts';
@@ -100,6 +102,33 @@ test('tile results do not depend on the order tiles run in (Jacobi across tiles)
   assert.deepEqual(a.values, b.values);
   assert.deepEqual(a.nnf, b.nnf);
   assert.deepEqual(a.dist, b.dist);
+});
+
+test('tiles writing in place (into reused buffers, shared memory) give the states of tiles with arrays of their own', () => {
+  const w = 120;
+  const h = 90;
+  const hole = maskToBinary(discMask(w, h, 60, 45, 16), w, h);
+  const image = texturedImage(w, h);
+  const own = prepare(image, hole, null, base).levels[0];
+  const shared = prepare(image, hole, null, base, { shared: true }).levels[0];
+  let a = initTopLevel(own, base);
+  let b = initTopLevel(shared, base);
+  assert.ok(b.nnf.buffer instanceof SharedArrayBuffer, 'a shared level gets shared states');
+  const n = shared.tiles.length >> 2;
+  let spare: StateBuffers = stateBuffers(shared);
+  for (let i = 0; i < 5; i++) {
+    a = iterate(own, a, base);
+    const into = spare;
+    const results: TileResult[] = [];
+    for (let k = n - 1; k >= 0; k--) results[k] = runTile(shared, b, base, k, 'iterate', into);
+    const previous = b;
+    b = assemble(shared, b, results, base, into);
+    assert.equal(b.values, into.values, 'the next state is the buffers the tiles wrote');
+    spare = { values: previous.values, nnf: previous.nnf, dist: previous.dist };
+    assert.deepEqual(Array.from(b.values), Array.from(a.values));
+    assert.deepEqual(Array.from(b.nnf), Array.from(a.nnf));
+    assert.deepEqual(Array.from(b.dist), Array.from(a.dist));
+  }
 });
 
 test('seeds: same seed same state, another seed another field', () => {
