@@ -4,12 +4,15 @@
 // `--repeat` runs of inpaint() and reports the median and the spread (min-max). The one-thread
 // child also measures the serial fraction (Amdahl): the share of a run spent outside tile steps,
 // and the speed-up two threads could reach at best with it. Prints a table, then one JSON line.
-// Other processes on the machine skew the two-thread figures most: the load average is printed;
-// compare runs, not one run.
+// Other processes on the machine skew the two-thread figures most: the load average is printed,
+// and next to each case the machine's parallel capacity measured just before its runs (two
+// busy-looping threads against one: 2.00 when a whole second core is free, 1.00 when none is);
+// a speed-up can only be read against it (efficiency = speed-up / capacity). Compare runs, not one run.
 //   npm run bench:kernel [-- --repeat 3] [--case t009] [--no-large]
 // Goals (issue 2): one thread at most half of PyPatchMatch's time (1.9, 2.6, 2.2, 1.7, 4.3 s on
 // a machine like this one), all cores >= 1.7x faster than one, peak RSS <= 300 MB on the large case.
 import { spawnSync } from 'node:child_process';
+import { Worker } from 'node:worker_threads';
 import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,7 +27,7 @@ const LARGE = { name: 'large', width: 2048, height: 1536 };
 
 interface ChildReport {
   ms: number[];
-  /** Per timed run: milliseconds inside tile steps on the calling thread. */
+  /** Per timed run: milliseconds inside tile steps on the calling thread, of levels big enough for workers. */
   tileMs: number[];
   maxRssMb: number;
   holePixels: number;
@@ -54,12 +57,13 @@ async function child(name: string, workers: number, repeat: number): Promise<voi
   let maxRssMb = 0;
   for (let i = 0; i <= repeat; i++) {
     tileClock.ms = 0;
+    tileClock.smallMs = 0;
     const t0 = performance.now();
     await inpaint(image, mask, { workers });
     if (i > 0 || repeat === 0) {
       // Run 0 warms up the JIT, tsx's cache and the worker pool.
       ms.push(performance.now() - t0);
-      tileMs.push(tileClock.ms);
+      tileMs.push(tileClock.ms - tileClock.smallMs);
     }
     // Peak RSS of one fill, from process start (decoding included) to the end of the first run.
     if (i === 0) maxRssMb = process.resourceUsage().maxRSS / 1024;
@@ -73,6 +77,26 @@ function runChild(name: string, workers: number, repeat: number): ChildReport {
   const res = spawnSync(process.execPath, [...process.execArgv, self, '--child', name, String(workers), String(repeat)], { encoding: 'utf8', cwd: repoRoot });
   if (res.status !== 0) throw new Error(`bench child ${name}/${workers} failed: ${res.stderr}`);
   return JSON.parse(res.stdout.trim().split('\n').pop()!) as ChildReport;
+}
+
+/** Wall time of `threads` threads each spinning the same fixed loop at once. */
+function spin(threads: number): Promise<number> {
+  const code = `let x = 1; for (let i = 0; i < 6e7; i++) x = (x * 1103515245 + 12345) | 0; require('node:worker_threads').parentPort.postMessage(x);`;
+  const t0 = performance.now();
+  return Promise.all(
+    Array.from({ length: threads }, () => new Promise<void>((resolve, reject) => {
+      const w = new Worker(code, { eval: true, execArgv: [] });
+      w.once('message', () => void w.terminate().then(() => resolve()));
+      w.once('error', reject);
+    })),
+  ).then(() => performance.now() - t0);
+}
+
+/** How many threads' worth of CPU `cores` busy threads get now: cores x t(1 thread) / t(cores threads). */
+async function parallelCapacity(cores: number): Promise<number> {
+  const one = await spin(1);
+  const all = await spin(cores);
+  return (cores * one) / all;
 }
 
 const median = (a: number[]): number => [...a].sort((x, y) => x - y)[a.length >> 1];
@@ -89,14 +113,18 @@ async function main(): Promise<void> {
   const rows = [];
   const loadBefore = load();
   console.log(`kernel bench: median of ${repeat} runs after a warm-up, one child process per row; ${cores} cores; load average ${loadBefore}`);
-  console.log('case    threads      ms      spread  speed-up  goal ms  ms/goal  hole MP/s  peak RSS MB  serial  Amdahl bound');
+  console.log('case    threads      ms      spread  speed-up  goal ms  ms/goal  hole MP/s  peak RSS MB  serial  Amdahl bound  capacity  efficiency');
   for (const name of names) {
+    const capBefore = await parallelCapacity(cores);
     const one = runChild(name, 1, repeat);
+    const capBetween = await parallelCapacity(cores);
     const all = runChild(name, cores, repeat);
+    const capacity = (capBefore + capBetween) / 2;
     const ms1 = median(one.ms);
     const msN = median(all.ms);
-    // Serial fraction: the share of a one-thread run outside tile steps (prepare, init, assemble,
-    // finish, driver); with it, n threads can at best be 1 / (serial + (1 - serial) / n) faster.
+    // Serial fraction: the share of a one-thread run outside tile steps of levels the pool spreads
+    // (prepare, init, assemble, finish, driver, levels too small for workers); with it, n threads
+    // can at best be 1 / (serial + (1 - serial) / n) faster.
     const serial = median(one.ms.map((m, i) => 1 - one.tileMs[i] / m));
     const bound = 1 / (serial + (1 - serial) / cores);
     const goal = PYPATCHMATCH_MS[name] ? PYPATCHMATCH_MS[name] / 2 : null;
@@ -116,11 +144,13 @@ async function main(): Promise<void> {
       runsAll: all.ms.map(Math.round),
       serialFraction: +serial.toFixed(3),
       amdahlBound: +bound.toFixed(2),
+      capacity: +capacity.toFixed(2),
+      efficiency: +(ms1 / msN / capacity).toFixed(2),
     };
     rows.push(row);
     const g = goal ? `${String(goal).padStart(7)}  ${(ms1 / goal).toFixed(2).padStart(7)}` : `${'-'.padStart(7)}  ${'-'.padStart(7)}`;
     console.log(`${name.padEnd(8)}${'1'.padStart(7)}  ${String(row.ms1).padStart(6)}  ${spread(one.ms).padStart(10)}  ${'1.00'.padStart(8)}  ${g}  ${row.holeMpPerS1.toFixed(3).padStart(9)}  ${String(row.rssMb1).padStart(11)}  ${serial.toFixed(3).padStart(6)}  ${bound.toFixed(2).padStart(12)}`);
-    console.log(`${''.padEnd(8)}${String(cores).padStart(7)}  ${String(row.msAll).padStart(6)}  ${spread(all.ms).padStart(10)}  ${row.speedup.toFixed(2).padStart(8)}  ${''.padStart(7)}  ${''.padStart(7)}  ${row.holeMpPerSAll.toFixed(3).padStart(9)}  ${String(row.rssMbAll).padStart(11)}`);
+    console.log(`${''.padEnd(8)}${String(cores).padStart(7)}  ${String(row.msAll).padStart(6)}  ${spread(all.ms).padStart(10)}  ${row.speedup.toFixed(2).padStart(8)}  ${''.padStart(7)}  ${''.padStart(7)}  ${row.holeMpPerSAll.toFixed(3).padStart(9)}  ${String(row.rssMbAll).padStart(11)}  ${''.padStart(6)}  ${''.padStart(12)}  ${capacity.toFixed(2).padStart(8)}  ${row.efficiency.toFixed(2).padStart(10)}`);
   }
   const loadAfter = load();
   console.log(`load average before ${loadBefore}, after ${loadAfter}`);

@@ -52,12 +52,6 @@ export function labToRgb(l: number, a: number, bb: number, out: Uint8Array, o: n
   out[o + 2] = linearToSrgb8(0.0556434 * x - 0.2040259 * y + 1.0572252 * z);
 }
 
-/** Lab of every pixel of an RGBA raster, 3 floats per pixel. */
-export function rgbaToLab(data: Uint8Array, pixels: number, out: Float32Array = new Float32Array(pixels * 3)): Float32Array {
-  for (let i = 0, j = 0; i < pixels; i++, j += 4) rgbToLab(data[j], data[j + 1], data[j + 2], out, i * 3);
-  return out;
-}
-
 const DEG = Math.PI / 180;
 const POW25_7 = 25 ** 7;
 

@@ -1,11 +1,15 @@
-// Runs a level's tiles on the calling thread and on worker threads at once. Tiles are handed out
-// from one queue, costliest first (longest-processing-time order, so no thread is left with a big
-// tile at the end), to whoever is free; results are kept by tile index, so the assembled state is
-// the same whoever ran what. Workers start in the background and join as soon as they are ready,
-// so their start-up overlaps prepare and the first (small, coarse) levels.
+// Runs a level's tiles on the calling thread and on worker threads at once. Tiles are claimed
+// from one shared atomic counter, costliest first (longest-processing-time order, so no thread is
+// left with a big tile at the end), by whichever thread is free: no thread waits for another to
+// hand it work, which on a busy machine (a thread off the CPU for a time slice) is what costs.
+// Tiles write their ranges of the next state into shared buffers; results are kept by tile
+// index, so the assembled state is the same whoever ran what. Workers start in the background and
+// join as soon as they are ready, so their start-up overlaps prepare and the first levels.
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { runTile } from './tile-step.ts';
+import { stateBuffers } from './assemble.ts';
+import { isShared } from './shared-memory.ts';
+import { runTile, searchRounds } from './tile-step.ts';
 import type { FromWorker, TileMode, ToWorker } from './pool-protocol.ts';
 import type { LevelState, LevelStatic, PlanOptions, StateBuffers, TileResult } from './types.ts';
 
@@ -49,22 +53,22 @@ function startWorker(source: WorkerSource): Worker {
 interface Slot {
   worker: Worker;
   ready: boolean;
-  /** Level key and state object the worker holds. */
+  /** Level key the worker holds the static data of. */
   levelKey: string | null;
-  state: LevelState | null;
-  /** The buffers its tiles write into (a new state message whenever either changes). */
-  into: StateBuffers | undefined;
-  inFlight: number;
 }
 
-/** Tiles a worker may hold at once: one running, one queued, so it never waits for the main thread. */
-const DEPTH = 2;
-
 /**
- * A level whose tiles hold fewer target patches than this runs on the calling thread alone: its
- * whole iteration takes well under a millisecond, less than handing tiles to a worker and back.
+ * A level whose iteration costs less than this runs on the calling thread alone, cost being target
+ * patches x random-search sweeps (tile-step.ts, searchRounds; a vote counts one): about 1.5 us
+ * each here, so below it an iteration takes a millisecond or two, hardly more than handing tiles
+ * to a worker and back. (Counting targets alone kept the coarse levels, which search 4 sweeps,
+ * on one thread: a sixth of a 450x320 fill.)
  */
-export const INLINE_TARGETS = 3000;
+export const INLINE_COST = 1000;
+
+function levelCost(s: LevelStatic, mode: TileMode): number {
+  return s.targetPixels.length * (mode === 'vote' ? 1 : searchRounds(s.level));
+}
 
 export interface TileExecutor {
   /**
@@ -77,7 +81,11 @@ export interface TileExecutor {
 }
 
 /** Milliseconds spent in tile steps on the calling thread (benchmarks: serial fraction). */
-export const tileClock = { ms: 0 };
+export const tileClock = {
+  ms: 0,
+  /** Of which on levels too small for workers (they stay on one thread however many there are). */
+  smallMs: 0,
+};
 
 /** Tiles run by worker threads since the process started (tests: the workers did take part). */
 export const workerTiles = { count: 0 };
@@ -142,7 +150,9 @@ function runInline(s: LevelStatic, state: LevelState, options: PlanOptions, mode
   const results: TileResult[] = [];
   const t0 = performance.now();
   for (let k = 0; k < n; k++) results.push(runTile(s, state, options, k, mode, into));
-  tileClock.ms += performance.now() - t0;
+  const ms = performance.now() - t0;
+  tileClock.ms += ms;
+  if (levelCost(s, mode) < INLINE_COST) tileClock.smallMs += ms;
   return results;
 }
 
@@ -157,70 +167,35 @@ export function inlineExecutor(): TileExecutor {
 /** The calling thread plus `threads` worker threads. */
 export function poolExecutor(threads: number): TileExecutor {
   const slots: Slot[] = [];
-  let current: {
-    s: LevelStatic;
-    key: string;
-    state: LevelState;
-    into: StateBuffers | undefined;
-    options: PlanOptions;
-    mode: TileMode;
-    order: Int32Array;
-    next: number;
-    done: number;
-    results: TileResult[];
-    finish: () => void;
-    fail: (e: Error) => void;
-  } | null = null;
+  let current: { id: number; finish: () => void; fail: (e: Error) => void } | null = null;
+  let jobs = 0;
   let failure: Error | null = null;
   let closed = false;
-  // Tile order by level key: the same level's tiles are handed out in the same order every iteration.
+  // Tile order by level key: the same level's tiles are claimed in the same order every iteration.
   let orderKey: string | null = null;
   let order: Int32Array = new Int32Array(0);
 
-  const feed = (slot: Slot): void => {
-    const job = current;
-    if (!job || !slot.ready) return;
-    const n = job.order.length;
-    while (slot.inFlight < DEPTH && job.next < n) {
-      if (slot.levelKey !== job.key) {
-        slot.worker.postMessage({ type: 'level', key: job.key, s: job.s, options: job.options } satisfies ToWorker);
-        slot.levelKey = job.key;
-        slot.state = null;
-      }
-      if (slot.state !== job.state || slot.into !== job.into) {
-        slot.worker.postMessage({ type: 'state', key: job.key, state: job.state, into: job.into } satisfies ToWorker);
-        slot.state = job.state;
-        slot.into = job.into;
-      }
-      slot.worker.postMessage({ type: 'tile', key: job.key, tile: job.order[job.next++], mode: job.mode } satisfies ToWorker);
-      slot.inFlight++;
-    }
+  const fail = (e: Error): void => {
+    failure = e;
+    current?.fail(e);
   };
 
   const addWorker = (source: WorkerSource): void => {
-    const slot: Slot = { worker: startWorker(source), ready: false, levelKey: null, state: null, into: undefined, inFlight: 0 };
+    const slot: Slot = { worker: startWorker(source), ready: false, levelKey: null };
     slot.worker.on('message', (msg: FromWorker) => {
       if (msg.type === 'ready') {
+        // It takes part from the next run on.
         slot.ready = true;
-        feed(slot);
-      } else if (msg.type === 'result') {
-        slot.inFlight--;
-        const job = current;
-        if (!job || msg.key !== job.key) return;
-        job.results[msg.result.tile] = msg.result;
-        job.done++;
-        workerTiles.count++;
-        if (job.done === job.order.length) job.finish();
-        else feed(slot);
+      } else if (msg.type === 'ran') {
+        workerTiles.count += msg.tiles;
+        if (msg.completed && current?.id === msg.job) current.finish();
       } else {
-        const err = new Error(`kernel worker failed: ${msg.message}`);
-        failure = err;
-        current?.fail(err);
+        fail(new Error(`kernel worker failed: ${msg.message}`));
       }
     });
-    slot.worker.on('error', (e) => {
-      failure = e;
-      current?.fail(e);
+    slot.worker.on('error', fail);
+    slot.worker.on('exit', (code) => {
+      if (!closed) fail(new Error(`kernel worker exited (code ${code})`));
     });
     // Between runs the threads must not keep the process alive; during one they are ref'd.
     if (!current) slot.worker.unref();
@@ -232,42 +207,72 @@ export function poolExecutor(threads: number): TileExecutor {
       if (closed) return;
       for (let i = 0; i < threads; i++) addWorker(source);
     },
-    (e: unknown) => {
-      failure = e instanceof Error ? e : new Error(String(e));
-      current?.fail(failure);
-    },
+    (e: unknown) => fail(e instanceof Error ? e : new Error(String(e))),
   );
 
   return {
-    async run(s, key, state, options, mode, into) {
+    async run(s, key, state, options, mode, given) {
       if (failure) throw failure;
-      if (s.targetPixels.length < INLINE_TARGETS) return runInline(s, state, options, mode, into);
+      // Workers write into shared memory only: a level not prepared for them stays here.
+      if (levelCost(s, mode) < INLINE_COST || !isShared(s.lab)) return runInline(s, state, options, mode, given);
+      const into = given ?? stateBuffers(s, mode);
+      // While workers are starting, let their 'ready' in: a run whose last tile the calling thread
+      // finishes never returns to the event loop (its promise is already settled).
+      if (slots.length < threads || slots.some((slot) => !slot.ready)) await new Promise<void>((resolve) => setImmediate(resolve));
       if (orderKey !== key) {
         order = tileOrder(s);
         orderKey = key;
       }
       const n = order.length;
-      const results = new Array<TileResult>(n);
+      // [next tile to claim, tiles finished]; per tile, its count of changed pixels. Fresh per
+      // run, so a worker that wakes up late to an old run finds nothing left to claim.
+      const counters = new Int32Array(new SharedArrayBuffer(8));
+      const changed = new Int32Array(new SharedArrayBuffer(4 * n));
+      const id = ++jobs;
       const all = new Promise<void>((resolve, reject) => {
-        current = { s, key, state, into, options, mode, order, next: 0, done: 0, results, finish: resolve, fail: reject };
+        current = { id, finish: resolve, fail: reject };
       });
-      const job = current!;
-      for (const slot of slots) slot.worker.ref();
-      for (const slot of slots) feed(slot);
-      // The calling thread takes tiles too, yielding between them so workers get fed.
-      while (job.next < n) {
-        const k = job.order[job.next++];
-        const t0 = performance.now();
-        results[k] = runTile(s, state, options, k, mode, into);
-        tileClock.ms += performance.now() - t0;
-        if (++job.done === n) job.finish();
-        await new Promise<void>((resolve) => setImmediate(resolve));
+      for (const slot of slots) {
+        if (!slot.ready) continue;
+        slot.worker.ref();
+        if (slot.levelKey !== key) {
+          slot.worker.postMessage({ type: 'level', key, s, options } satisfies ToWorker);
+          slot.levelKey = key;
+        }
+        slot.worker.postMessage({ type: 'run', job: id, key, state, into, mode, order, counters, changed } satisfies ToWorker);
       }
+      // The calling thread claims tiles like any worker.
+      const t0 = performance.now();
+      for (;;) {
+        const c = Atomics.add(counters, 0, 1);
+        if (c >= n) break;
+        const k = order[c];
+        changed[k] = runTile(s, state, options, k, mode, into).changed;
+        if (Atomics.add(counters, 1, 1) + 1 === n) current!.finish();
+      }
+      tileClock.ms += performance.now() - t0;
       try {
         await all;
       } finally {
         current = null;
         for (const slot of slots) slot.worker.unref();
+      }
+      const results = new Array<TileResult>(n);
+      const empty = { nnf: new Int32Array(0), dist: new Float32Array(0) };
+      for (let k = 0; k < n; k++) {
+        const h0 = s.tileHoleStart[k] * 3;
+        const h1 = s.tileHoleStart[k + 1] * 3;
+        const t0k = s.tileTargetStart[k];
+        const t1k = s.tileTargetStart[k + 1];
+        results[k] = {
+          level: s.level,
+          iteration: state.iteration,
+          tile: k,
+          values: into.values.subarray(h0, h1),
+          nnf: mode === 'vote' ? empty.nnf : into.nnf.subarray(t0k, t1k),
+          dist: mode === 'vote' ? empty.dist : into.dist.subarray(t0k, t1k),
+          changed: changed[k],
+        };
       }
       return results;
     },

@@ -17,6 +17,11 @@ import type { LevelState, LevelStatic, PlanOptions, StateBuffers, TileResult } f
 export const COARSE_SEARCH_FROM_LEVEL = 2;
 export const COARSE_SEARCH_ROUNDS = 4;
 
+/** Random-search sweeps per target patch on a level. */
+export function searchRounds(level: number): number {
+  return level >= COARSE_SEARCH_FROM_LEVEL ? COARSE_SEARCH_ROUNDS : 1;
+}
+
 /** Reusable per-thread buffers, grown as needed; nothing is allocated per pixel. */
 interface Scratch {
   start: Float32Array; // iteration-start values over the window
@@ -240,7 +245,7 @@ export function runTile(s: LevelStatic, state: LevelState, options: PlanOptions,
   const forward = (state.iteration & 1) === 0;
   const step = forward ? 1 : -1;
   const maxRadius = Math.max(width, height);
-  const rounds = s.level >= COARSE_SEARCH_FROM_LEVEL ? COARSE_SEARCH_ROUNDS : 1;
+  const rounds = searchRounds(s.level);
   const prior = options.proximity / maxRadius;
   const xMin = r;
   const xMax = width - 1 - r;
