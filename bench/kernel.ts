@@ -7,7 +7,9 @@
 // Other processes on the machine skew the two-thread figures most: the load average is printed,
 // and next to each case the machine's parallel capacity measured just before its runs (two
 // busy-looping threads against one: 2.00 when a whole second core is free, 1.00 when none is);
-// a speed-up can only be read against it (efficiency = speed-up / capacity). Compare runs, not one run.
+// a speed-up can only be read against it (efficiency = speed-up / capacity). A third child times
+// 1-thread and all-core runs in turn and reports the median speed-up of those pairs (load that
+// drifts between the two children hits both sides of a pair alike). Compare runs, not one run.
 //   npm run bench:kernel [-- --repeat 3] [--case t009] [--no-large]
 // Goals (issue 2): one thread at most half of PyPatchMatch's time (1.9, 2.6, 2.2, 1.7, 4.3 s on
 // a machine like this one), all cores >= 1.7x faster than one, peak RSS <= 300 MB on the large case.
@@ -72,11 +74,41 @@ async function child(name: string, workers: number, repeat: number): Promise<voi
   process.stdout.write(`${JSON.stringify(report)}\n`);
 }
 
-function runChild(name: string, workers: number, repeat: number): ChildReport {
+/**
+ * Paired runs in one process: after a warm-up of each, `repeat` times one run on 1 thread then one
+ * on `workers`; the speed-up of each pair, so load that drifts over the bench hits both sides of a
+ * ratio alike.
+ */
+async function pairedChild(name: string, workers: number, repeat: number): Promise<void> {
+  const { image, mask } = await loadCase(name);
+  const time = async (w: number): Promise<number> => {
+    const t0 = performance.now();
+    await inpaint(image, mask, { workers: w });
+    return performance.now() - t0;
+  };
+  await time(1);
+  await time(workers);
+  const ratios: number[] = [];
+  for (let i = 0; i < repeat; i++) {
+    const one = await time(1);
+    ratios.push(one / (await time(workers)));
+  }
+  process.stdout.write(`${JSON.stringify({ ratios })}\n`);
+}
+
+function spawnChild(args: string[]): string {
   const self = fileURLToPath(import.meta.url);
-  const res = spawnSync(process.execPath, [...process.execArgv, self, '--child', name, String(workers), String(repeat)], { encoding: 'utf8', cwd: repoRoot });
-  if (res.status !== 0) throw new Error(`bench child ${name}/${workers} failed: ${res.stderr}`);
-  return JSON.parse(res.stdout.trim().split('\n').pop()!) as ChildReport;
+  const res = spawnSync(process.execPath, [...process.execArgv, self, ...args], { encoding: 'utf8', cwd: repoRoot });
+  if (res.status !== 0) throw new Error(`bench child ${args.join(' ')} failed: ${res.stderr}`);
+  return res.stdout.trim().split('\n').pop()!;
+}
+
+function runChild(name: string, workers: number, repeat: number): ChildReport {
+  return JSON.parse(spawnChild(['--child', name, String(workers), String(repeat)])) as ChildReport;
+}
+
+function runPaired(name: string, workers: number, repeat: number): number[] {
+  return (JSON.parse(spawnChild(['--paired', name, String(workers), String(repeat)])) as { ratios: number[] }).ratios;
 }
 
 /** Wall time of `threads` threads each spinning the same fixed loop at once. */
@@ -106,6 +138,7 @@ const load = (): string => loadavg().map((x) => x.toFixed(2)).join(' ');
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
   if (args[0] === '--child') return child(args[1], Number(args[2]), Number(args[3]));
+  if (args[0] === '--paired') return pairedChild(args[1], Number(args[2]), Number(args[3]));
   const flag = (n: string): string | undefined => (args.includes(n) ? args[args.indexOf(n) + 1] : undefined);
   const repeat = Number(flag('--repeat') ?? 3);
   const cores = availableParallelism();
@@ -113,13 +146,15 @@ async function main(): Promise<void> {
   const rows = [];
   const loadBefore = load();
   console.log(`kernel bench: median of ${repeat} runs after a warm-up, one child process per row; ${cores} cores; load average ${loadBefore}`);
-  console.log('case    threads      ms      spread  speed-up  goal ms  ms/goal  hole MP/s  peak RSS MB  serial  Amdahl bound  capacity  efficiency');
+  console.log('case    threads      ms      spread  speed-up  goal ms  ms/goal  hole MP/s  peak RSS MB  serial  Amdahl bound  capacity  efficiency  paired speed-up');
   for (const name of names) {
     const capBefore = await parallelCapacity(cores);
     const one = runChild(name, 1, repeat);
     const capBetween = await parallelCapacity(cores);
     const all = runChild(name, cores, repeat);
-    const capacity = (capBefore + capBetween) / 2;
+    const capAfter = await parallelCapacity(cores);
+    const paired = runPaired(name, cores, repeat);
+    const capacity = (capBefore + capBetween + capAfter) / 3;
     const ms1 = median(one.ms);
     const msN = median(all.ms);
     // Serial fraction: the share of a one-thread run outside tile steps of levels the pool spreads
@@ -144,13 +179,15 @@ async function main(): Promise<void> {
       runsAll: all.ms.map(Math.round),
       serialFraction: +serial.toFixed(3),
       amdahlBound: +bound.toFixed(2),
+      pairedSpeedups: paired.map((r) => +r.toFixed(2)),
+      pairedSpeedup: +median(paired).toFixed(2),
       capacity: +capacity.toFixed(2),
       efficiency: +(ms1 / msN / capacity).toFixed(2),
     };
     rows.push(row);
     const g = goal ? `${String(goal).padStart(7)}  ${(ms1 / goal).toFixed(2).padStart(7)}` : `${'-'.padStart(7)}  ${'-'.padStart(7)}`;
     console.log(`${name.padEnd(8)}${'1'.padStart(7)}  ${String(row.ms1).padStart(6)}  ${spread(one.ms).padStart(10)}  ${'1.00'.padStart(8)}  ${g}  ${row.holeMpPerS1.toFixed(3).padStart(9)}  ${String(row.rssMb1).padStart(11)}  ${serial.toFixed(3).padStart(6)}  ${bound.toFixed(2).padStart(12)}`);
-    console.log(`${''.padEnd(8)}${String(cores).padStart(7)}  ${String(row.msAll).padStart(6)}  ${spread(all.ms).padStart(10)}  ${row.speedup.toFixed(2).padStart(8)}  ${''.padStart(7)}  ${''.padStart(7)}  ${row.holeMpPerSAll.toFixed(3).padStart(9)}  ${String(row.rssMbAll).padStart(11)}  ${''.padStart(6)}  ${''.padStart(12)}  ${capacity.toFixed(2).padStart(8)}  ${row.efficiency.toFixed(2).padStart(10)}`);
+    console.log(`${''.padEnd(8)}${String(cores).padStart(7)}  ${String(row.msAll).padStart(6)}  ${spread(all.ms).padStart(10)}  ${row.speedup.toFixed(2).padStart(8)}  ${''.padStart(7)}  ${''.padStart(7)}  ${row.holeMpPerSAll.toFixed(3).padStart(9)}  ${String(row.rssMbAll).padStart(11)}  ${''.padStart(6)}  ${''.padStart(12)}  ${capacity.toFixed(2).padStart(8)}  ${row.efficiency.toFixed(2).padStart(10)}  ${row.pairedSpeedup.toFixed(2).padStart(15)}`);
   }
   const loadAfter = load();
   console.log(`load average before ${loadBefore}, after ${loadAfter}`);
