@@ -41,6 +41,18 @@ export function rgbToLab(r: number, g: number, b: number, out: Float32Array, o: 
   out[o + 2] = 200 * (fy - fz);
 }
 
+/**
+ * Lab of the known pixels `from`..`to` - 1 of an RGBA raster into `lab` (3 floats a pixel, indexed
+ * from `labOffset` pixels before `from`); hole pixels are left as they are (0 in a fresh array).
+ * `rgba` and `hole` may be a range's own copies, starting at pixel `base`.
+ */
+export function knownLab(rgba: Uint8Array, hole: Uint8Array, base: number, from: number, to: number, lab: Float32Array): void {
+  for (let i = from; i < to; i++) {
+    const j = i - base;
+    if (!hole[j]) rgbToLab(rgba[j * 4], rgba[j * 4 + 1], rgba[j * 4 + 2], lab, i * 3);
+  }
+}
+
 /** Writes the sRGB 8-bit of one Lab value to out[o..o+2] (alpha untouched). */
 export function labToRgb(l: number, a: number, bb: number, out: Uint8Array, o: number): void {
   const fy = (l + 16) / 116;

@@ -32,7 +32,7 @@ export async function inpaint(image: RgbaImage, mask: RgbaImage, input: InpaintI
   // now and join when ready, overlapping their start-up with prepare and the coarse levels.
   const executor = threads > 1 ? await sharedPool(threads - 1) : inlineExecutor();
   try {
-    const prepared = prepare(image, hole, donor, options, { shared: threads > 1 });
+    const prepared = prepare(image, hole, donor, options, { shared: threads > 1, lab: (await executor.lab(image, hole)) ?? undefined });
     if (prepared.plan.holeCount === 0) return { width: image.width, height: image.height, data: Uint8Array.from(image.data) };
     const runId = `r${++runCounter}`;
     // A coarser level is let go of once the next finer one has started from it (peak memory

@@ -8,10 +8,11 @@
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { stateBuffers } from './assemble.ts';
-import { isShared } from './shared-memory.ts';
+import { knownLab } from './color.ts';
+import { allocArray, isShared } from './shared-memory.ts';
 import { runTile, searchRounds } from './tile-step.ts';
 import type { FromWorker, TileMode, ToWorker } from './pool-protocol.ts';
-import type { LevelState, LevelStatic, PlanOptions, StateBuffers, TileResult } from './types.ts';
+import type { LevelState, LevelStatic, PlanOptions, RgbaImage, StateBuffers, TileResult } from './types.ts';
 
 type WorkerSource = { code: string } | { file: URL };
 
@@ -76,8 +77,20 @@ export interface TileExecutor {
    * With `into` (on shared memory when workers take part), tiles write their ranges there.
    */
   run(s: LevelStatic, key: string, state: LevelState, options: PlanOptions, mode: TileMode, into?: StateBuffers): Promise<TileResult[]>;
+  /**
+   * The Lab of `image`'s known pixels (0 on the hole), on shared memory, converted by the calling
+   * thread and a worker at once (prepare's costliest part); null when there is no worker to share
+   * it with (prepare then converts it alone).
+   */
+  lab(image: RgbaImage, hole: Uint8Array): Promise<Float32Array | null>;
   /** Gives the executor back (a shared pool stays alive for the next run). */
   close(): Promise<void>;
+}
+
+/** The pool behind a shared executor: a TileExecutor whose threads also let go of the last level. */
+interface PoolExecutor extends TileExecutor {
+  /** Workers drop the level they hold (between fills, so a finished fill's arrays can be freed). */
+  forget(): void;
 }
 
 /** Milliseconds spent in tile steps on the calling thread (benchmarks: serial fraction). */
@@ -99,7 +112,7 @@ export function tileOrder(s: LevelStatic): Int32Array {
   return order;
 }
 
-let pool: { threads: number; executor: TileExecutor; terminate: () => Promise<void> } | null = null;
+let pool: { threads: number; executor: PoolExecutor; terminate: () => Promise<void> } | null = null;
 let poolQueue: Promise<void> = Promise.resolve();
 
 /**
@@ -120,18 +133,21 @@ export async function sharedPool(threads: number): Promise<TileExecutor> {
     pool = { threads, executor, terminate: () => executor.close() };
   }
   const current = pool;
+  // A failed worker leaves the pool unusable: the next run starts a fresh one.
+  const guarded = async <T>(f: () => Promise<T>): Promise<T> => {
+    try {
+      return await f();
+    } catch (e) {
+      if (pool === current) pool = null;
+      await current.terminate();
+      throw e;
+    }
+  };
   return {
-    run: async (...args) => {
-      try {
-        return await current.executor.run(...args);
-      } catch (e) {
-        // A failed worker leaves the pool unusable: the next run starts a fresh one.
-        if (pool === current) pool = null;
-        await current.terminate();
-        throw e;
-      }
-    },
+    run: (...args) => guarded(() => current.executor.run(...args)),
+    lab: (...args) => guarded(() => current.executor.lab(...args)),
     close: () => {
+      current.executor.forget();
       release();
       return Promise.resolve();
     },
@@ -160,12 +176,13 @@ function runInline(s: LevelStatic, state: LevelState, options: PlanOptions, mode
 export function inlineExecutor(): TileExecutor {
   return {
     run: (s, _key, state, options, mode, into) => Promise.resolve(runInline(s, state, options, mode, into)),
+    lab: () => Promise.resolve(null),
     close: () => Promise.resolve(),
   };
 }
 
 /** The calling thread plus `threads` worker threads. */
-export function poolExecutor(threads: number): TileExecutor {
+export function poolExecutor(threads: number): PoolExecutor {
   const slots: Slot[] = [];
   let current: { id: number; finish: () => void; fail: (e: Error) => void } | null = null;
   let jobs = 0;
@@ -189,6 +206,8 @@ export function poolExecutor(threads: number): TileExecutor {
       } else if (msg.type === 'ran') {
         workerTiles.count += msg.tiles;
         if (msg.completed && current?.id === msg.job) current.finish();
+      } else if (msg.type === 'lab-done') {
+        if (current?.id === msg.job) current.finish();
       } else {
         fail(new Error(`kernel worker failed: ${msg.message}`));
       }
@@ -275,6 +294,39 @@ export function poolExecutor(threads: number): TileExecutor {
         };
       }
       return results;
+    },
+    forget() {
+      orderKey = null;
+      for (const slot of slots) {
+        if (slot.levelKey === null) continue;
+        slot.worker.postMessage({ type: 'forget' } satisfies ToWorker);
+        slot.levelKey = null;
+      }
+    },
+    async lab(image, hole) {
+      if (failure) throw failure;
+      const slot = slots.find((x) => x.ready);
+      const n = image.width * image.height;
+      if (!slot) return null;
+      const lab = allocArray(Float32Array, n * 3, true);
+      // The worker takes the second half of the rows, from copies of its range (handed over).
+      const mid = Math.floor(image.height / 2) * image.width;
+      const rgba = image.data.slice(mid * 4);
+      const holePart = hole.slice(mid);
+      const id = ++jobs;
+      const done = new Promise<void>((resolve, reject) => {
+        current = { id, finish: resolve, fail: reject };
+      });
+      slot.worker.ref();
+      slot.worker.postMessage({ type: 'lab', job: id, rgba, hole: holePart, from: mid, to: n, lab } satisfies ToWorker, [rgba.buffer, holePart.buffer]);
+      try {
+        knownLab(image.data, hole, 0, 0, mid, lab);
+        await done;
+      } finally {
+        current = null;
+        slot.worker.unref();
+      }
+      return lab;
     },
     async close() {
       closed = true;

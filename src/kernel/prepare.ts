@@ -1,6 +1,6 @@
 // Step 1, prepare: from the decoded image, the hole and the donor area, the plan (levels, sizes,
 // tiles) and every level's static data. Pure: no I/O, no randomness.
-import { rgbToLab } from './color.ts';
+import { knownLab } from './color.ts';
 import { KernelError } from './errors.ts';
 import { depthAt, dilateBox, distanceToKnown, type HoleDepth } from './geometry.ts';
 import { countSet } from './mask.ts';
@@ -18,6 +18,11 @@ export interface Prepared {
 export interface PrepareSettings {
   /** Put the big static arrays on SharedArrayBuffers (for worker threads). */
   shared?: boolean;
+  /**
+   * Lab of the image already computed by the caller (known pixels; 0 on hole pixels; on shared
+   * memory when `shared`): the in-process driver converts it on several threads (knownLab).
+   */
+  lab?: Float32Array;
 }
 
 export function checkImage(image: RgbaImage): void {
@@ -154,9 +159,12 @@ export function prepare(image: RgbaImage, hole: Uint8Array, donor: Uint8Array | 
 
   // Lab of the known pixels; hole pixels stay 0 (their values are dynamic): no conversion spent
   // on them (three cube roots a pixel make this the costliest part of prepare).
-  const lab = allocArray(Float32Array, n * 3, shared);
-  const rgba = image.data;
-  for (let i = 0; i < n; i++) if (!hole[i]) rgbToLab(rgba[i * 4], rgba[i * 4 + 1], rgba[i * 4 + 2], lab, i * 3);
+  let lab = settings.lab;
+  if (lab && lab.length !== n * 3) throw new KernelError('BAD_DATA', `given Lab has ${lab.length} floats, the image ${n * 3}`);
+  if (!lab) {
+    lab = allocArray(Float32Array, n * 3, shared);
+    knownLab(image.data, hole, 0, 0, n, lab);
+  }
   let pyr: PyramidLevel = { width, height, lab, hole, donor };
   let depth = distanceToKnown(hole, width, height);
   const levels = [buildLevel(0, pyr, options, shared, depth)];

@@ -3,6 +3,7 @@
 // tiles from the run's shared counter until none is left, writing results into the shared
 // next-state buffers, then reports how many it ran.
 import { parentPort } from 'node:worker_threads';
+import { knownLab } from './color.ts';
 import { runTile } from './tile-step.ts';
 import type { LevelStatic, PlanOptions } from './types.ts';
 import type { ToWorker, FromWorker } from './pool-protocol.ts';
@@ -16,6 +17,8 @@ port.on('message', (msg: ToWorker) => {
   try {
     if (msg.type === 'level') {
       level = { key: msg.key, s: msg.s, options: msg.options };
+    } else if (msg.type === 'forget') {
+      level = null;
     } else if (msg.type === 'run') {
       if (!level || level.key !== msg.key) throw new Error(`run of ${msg.key} before its level`);
       const { order, counters, changed } = msg;
@@ -31,6 +34,10 @@ port.on('message', (msg: ToWorker) => {
         if (Atomics.add(counters, 1, 1) + 1 === n) completed = true;
       }
       const reply: FromWorker = { type: 'ran', job: msg.job, tiles, completed };
+      port.postMessage(reply);
+    } else if (msg.type === 'lab') {
+      knownLab(msg.rgba, msg.hole, msg.from, msg.from, msg.to, msg.lab);
+      const reply: FromWorker = { type: 'lab-done', job: msg.job };
       port.postMessage(reply);
     }
   } catch (e) {
