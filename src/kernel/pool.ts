@@ -61,11 +61,11 @@ interface Slot {
 /**
  * A level whose iteration costs less than this runs on the calling thread alone, cost being target
  * patches x random-search sweeps (tile-step.ts, searchRounds; a vote counts one): about 1.5 us
- * each here, so below it an iteration takes a millisecond or two, hardly more than handing tiles
- * to a worker and back. (Counting targets alone kept the coarse levels, which search 4 sweeps,
- * on one thread: a sixth of a 450x320 fill.)
+ * each here, so below it an iteration takes under half a millisecond. Claiming costs a worker
+ * one message per run, so even small levels gain from a free core: paired 1/2-thread runs at
+ * capacity 1.8-1.9 gave t058 1.41x with 1000 and 1.50x with 300, t020 1.56x and 1.59x.
  */
-export const INLINE_COST = 1000;
+export const INLINE_COST = 300;
 
 function levelCost(s: LevelStatic, mode: TileMode): number {
   return s.targetPixels.length * (mode === 'vote' ? 1 : searchRounds(s.level));
