@@ -5,51 +5,16 @@
 // Tiles write their ranges of the next state into shared buffers; results are kept by tile
 // index, so the assembled state is the same whoever ran what. Workers start in the background and
 // join as soon as they are ready, so their start-up overlaps prepare and the first levels.
-import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { stateBuffers } from './assemble.ts';
 import { knownLab } from './color.ts';
 import { allocArray, isShared } from './shared-memory.ts';
 import { runTile, searchRounds } from './tile-step.ts';
+import { startWorker, workerSource, type WorkerSource } from './worker-bundle.ts';
 import type { FromWorker, TileMode, ToWorker } from './pool-protocol.ts';
 import type { LevelState, LevelStatic, PlanOptions, RgbaImage, StateBuffers, TileResult } from './types.ts';
 
-type WorkerSource = { code: string } | { file: URL };
-
-/**
- * The worker's code. Run from TypeScript sources, the worker entry and what it imports are
- * bundled once per process to plain JavaScript with esbuild (~60 ms, in the background) and
- * started as an eval'd CommonJS script: a worker that registers tsx instead costs ~20 MB more and
- * starts slower. esbuild is imported from this file and the bundle resolves nothing at run time
- * (only node: built-ins stay external), so the command runs from any working directory. Built to
- * JavaScript, the worker file is loaded as it is.
- */
-let bundled: Promise<WorkerSource> | null = null;
-
-function workerSource(): Promise<WorkerSource> {
-  if (!import.meta.url.endsWith('.ts')) return Promise.resolve({ file: new URL('./worker.js', import.meta.url) });
-  bundled ??= import('esbuild').then(async ({ build }) => {
-    const out = await build({
-      entryPoints: [fileURLToPath(new URL('./worker.ts', import.meta.url))],
-      bundle: true,
-      format: 'cjs',
-      platform: 'node',
-      target: 'node20',
-      write: false,
-      logLevel: 'silent',
-    });
-    return { code: out.outputFiles[0].text };
-  });
-  return bundled;
-}
-
-/**
- * The bundle needs no loader: the worker does not inherit the process's --import of tsx (each
- * worker would load and register it again, a few MB and milliseconds for nothing).
- */
-function startWorker(source: WorkerSource): Worker {
-  return 'code' in source ? new Worker(source.code, { eval: true, execArgv: [] }) : new Worker(source.file);
-}
+const WORKER_ENTRY = new URL(import.meta.url.endsWith('.ts') ? './worker.ts' : './worker.js', import.meta.url);
 
 interface Slot {
   worker: Worker;
@@ -221,7 +186,7 @@ export function poolExecutor(threads: number): PoolExecutor {
     slots.push(slot);
   };
 
-  const starting = workerSource().then(
+  const starting = workerSource(WORKER_ENTRY).then(
     (source) => {
       if (closed) return;
       for (let i = 0; i < threads; i++) addWorker(source);
