@@ -9,6 +9,7 @@ import { donorUnion, maskToBinary } from './mask.ts';
 import { resolveOptions, type InpaintOptionsInput } from './options.ts';
 import { inlineExecutor, sharedPool } from './pool.ts';
 import { checkImage, prepare } from './prepare.ts';
+import { dropRecycled, recycleShared } from './shared-memory.ts';
 import type { LevelState, LevelStatic, Progress, RgbaImage, StateBuffers } from './types.ts';
 
 export interface InpaintInput extends InpaintOptionsInput {
@@ -17,6 +18,10 @@ export interface InpaintInput extends InpaintOptionsInput {
 }
 
 export type ProgressCallback = (progress: Progress) => void;
+
+function staticArrays(s: LevelStatic): (Float32Array | Int32Array | Uint8Array)[] {
+  return [s.lab, s.targetIndex, s.targetHole, s.validSource, s.holePixels, s.targetPixels, s.targetConfidence];
+}
 
 let runCounter = 0;
 
@@ -31,8 +36,15 @@ export async function inpaint(image: RgbaImage, mask: RgbaImage, input: InpaintI
   // Worker threads are started once per process and kept (unref'd); on a first call they start
   // now and join when ready, overlapping their start-up with prepare and the coarse levels.
   const executor = threads > 1 ? await sharedPool(threads - 1) : inlineExecutor();
+  // Shared arrays of this fill to recycle for the next one (none when a preview could still read them).
+  const reuse = threads > 1 && !onProgress;
+  const owned: (Float32Array | Int32Array | Uint8Array)[] = [];
   try {
     const prepared = prepare(image, hole, donor, options, { shared: threads > 1, lab: (await executor.lab(image, hole)) ?? undefined });
+    // The last fill's shared arrays that prepare did not take over are let go now; this fill's
+    // are recycled at its end when no caller can still read them (no preview to render).
+    dropRecycled();
+    if (reuse) owned.length = 0;
     if (prepared.plan.holeCount === 0) return { width: image.width, height: image.height, data: Uint8Array.from(image.data) };
     const runId = `r${++runCounter}`;
     // A coarser level is let go of once the next finer one has started from it (peak memory
@@ -56,6 +68,7 @@ export async function inpaint(image: RgbaImage, mask: RgbaImage, input: InpaintI
       const s = levels[l]!;
       const key = `${runId}/${l}`;
       state = state === null ? initTopLevel(s, options) : initFromCoarser(s, levels[l + 1]!, state, options);
+      if (reuse && levels[l + 1]) owned.push(...staticArrays(levels[l + 1]!));
       levels[l + 1] = null;
       spare = null;
       while (!converged(s, state, options)) {
@@ -82,7 +95,13 @@ export async function inpaint(image: RgbaImage, mask: RgbaImage, input: InpaintI
     }
     const into = spare?.values ? { values: spare.values, nnf: new Int32Array(0), dist: new Float32Array(0) } : stateBuffers(s0, 'vote');
     const final = assembleValues(s0, state!, await executor.run(s0, `${runId}/0`, state!, options, 'vote', into), into);
-    return finish(image, s0, final);
+    const out = finish(image, s0, final);
+    if (reuse) {
+      owned.push(...staticArrays(s0), state!.values, state!.nnf, state!.dist, into.values);
+      if (spare) owned.push(spare.nnf, spare.dist);
+      recycleShared(owned);
+    }
+    return out;
   } finally {
     await executor.close();
   }

@@ -20,6 +20,7 @@ import {
   type StateBuffers,
   type TileResult,
 } from '../../src/kernel/index.ts';
+import { allocArray, dropRecycled, recycleShared } from '../../src/kernel/shared-memory.ts';
 import { discMask, rectMask, texturedImage } from '../support/images.ts';
 
 const { plan: base } = resolveOptions({ tileSize: 24 });
@@ -169,4 +170,18 @@ test('a level converges: pixels changed fall, and the level stops by maxIteratio
   assert.ok(state.iteration <= base.maxIterations);
   const voted = changed.slice(2); // after the two search-only iterations
   assert.ok(voted[voted.length - 1] < voted[0], `changed ${changed}`);
+});
+
+test('recycled shared arrays come back zeroed, to allocations of their size only', () => {
+  const a = allocArray(Float32Array, 1000, true);
+  a.fill(7);
+  const b = allocArray(Int32Array, 10, true);
+  recycleShared([a, b, new Float32Array(5)]);
+  const again = allocArray(Float32Array, 1000, true);
+  assert.equal(again.buffer, a.buffer, 'the same buffer');
+  assert.ok(again.every((v) => v === 0), 'zeroed');
+  assert.notEqual(allocArray(Float32Array, 1000, true).buffer, a.buffer, 'each buffer once');
+  assert.ok(!(allocArray(Uint8Array, 4000, false).buffer instanceof SharedArrayBuffer), 'unshared allocations never take one');
+  dropRecycled();
+  assert.notEqual(allocArray(Int32Array, 10, true).buffer, b.buffer, 'dropped');
 });
