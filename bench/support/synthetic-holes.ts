@@ -80,3 +80,85 @@ export function placeHoles(hole: Uint8Array, w: number, h: number, margin = 8): 
   }
   return out;
 }
+
+/** Hole shapes of everyday retouching, besides whole persons: spots, brush strokes, wires. */
+export type SmallKind = 'blobs' | 'strokes' | 'lines';
+export const SMALL_KINDS: readonly SmallKind[] = ['blobs', 'strokes', 'lines'];
+
+/** A tiny seeded generator (xorshift32), so placements are the same on every run. */
+function rngOf(seed: number): () => number {
+  let s = seed >>> 0 || 1;
+  return () => {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    return (s >>> 0) / 4294967296;
+  };
+}
+
+function disc(out: Uint8Array, w: number, h: number, cx: number, cy: number, r: number): void {
+  const ri = Math.ceil(r);
+  for (let y = Math.max(0, Math.floor(cy) - ri); y <= Math.min(h - 1, Math.ceil(cy) + ri); y++) {
+    for (let x = Math.max(0, Math.floor(cx) - ri); x <= Math.min(w - 1, Math.ceil(cx) + ri); x++) {
+      if ((x - cx) ** 2 + (y - cy) ** 2 <= r * r) out[y * w + x] = 1;
+    }
+  }
+}
+
+/** One shape of the kind, drawn at a random spot (it may be refused if it clashes). */
+function drawShape(kind: SmallKind, w: number, h: number, rand: () => number): Uint8Array {
+  const out = new Uint8Array(w * h);
+  const cx = 20 + rand() * (w - 40);
+  const cy = 20 + rand() * (h - 40);
+  if (kind === 'blobs') {
+    // A spot: a few overlapping discs, 5-14 px in radius.
+    const r = 5 + rand() * 9;
+    for (let k = 0; k < 4; k++) disc(out, w, h, cx + (rand() - 0.5) * r, cy + (rand() - 0.5) * r, r * (0.6 + 0.4 * rand()));
+  } else {
+    // A stroke (6-12 px wide, 40-110 long) or a wire (2-3 px wide, 60-200 long): a gently
+    // bending path of discs.
+    const wire = kind === 'lines';
+    const radius = wire ? 1 + rand() * 0.6 : 3 + rand() * 3;
+    const length = wire ? 60 + rand() * 140 : 40 + rand() * 70;
+    let angle = rand() * Math.PI * 2;
+    const bend = (rand() - 0.5) * (wire ? 0.006 : 0.03);
+    let x = cx;
+    let y = cy;
+    for (let s = 0; s < length; s += 0.5) {
+      disc(out, w, h, x, y, radius);
+      angle += bend;
+      x += 0.5 * Math.cos(angle);
+      y += 0.5 * Math.sin(angle);
+      if (x < 2 || y < 2 || x > w - 3 || y > h - 3) break;
+    }
+  }
+  return out;
+}
+
+/**
+ * A set of small holes of one kind (5 spots, 3 strokes or 4 wires) at seeded random spots, each
+ * `margin` px clear of the real hole and of each other, anywhere else in the picture (texture,
+ * edges, flat areas alike: where a retoucher would click).
+ */
+export function placeSmallHoles(hole: Uint8Array, w: number, h: number, kind: SmallKind, seed: number, margin = 8): Placement {
+  const want = kind === 'blobs' ? 5 : kind === 'strokes' ? 3 : 4;
+  const rand = rngOf(seed * 7919 + SMALL_KINDS.indexOf(kind) + 1);
+  let blocked = grow(hole, w, h, margin);
+  const synthetic = new Uint8Array(w * h);
+  let placed = 0;
+  for (let attempt = 0; attempt < 400 && placed < want; attempt++) {
+    const shape = drawShape(kind, w, h, rand);
+    let clash = false;
+    for (let p = 0; p < shape.length; p++) {
+      if (shape[p] && blocked[p]) {
+        clash = true;
+        break;
+      }
+    }
+    if (clash) continue;
+    for (let p = 0; p < shape.length; p++) synthetic[p] |= shape[p];
+    blocked = grow(shape, w, h, margin).map((v, i) => v | blocked[i]);
+    placed++;
+  }
+  return { synthetic, label: `${placed} ${kind}` };
+}

@@ -1,7 +1,8 @@
 // Step 4, assembly: the next state of a level from its tile results, in tile order. Tiles own
 // contiguous ranges of hole and target indices, so this is concatenation plus a few checks.
 import { KernelError } from './errors.ts';
-import type { LevelState, LevelStatic, PlanOptions, TileResult } from './types.ts';
+import { allocArray, isShared } from './shared-memory.ts';
+import type { LevelState, LevelStatic, PlanOptions, StateBuffers, TileResult } from './types.ts';
 
 function check(s: LevelStatic, state: LevelState, results: readonly TileResult[], withField: boolean): void {
   const tiles = s.tiles.length >> 2;
@@ -21,7 +22,12 @@ function check(s: LevelStatic, state: LevelState, results: readonly TileResult[]
 
 /** k-th smallest of a copy of `a` (quickselect, deterministic pivots). */
 export function selectKth(a: Float32Array, k: number): number {
-  const v = Float32Array.from(a);
+  return selectKthInPlace(new Float32Array(a.length), a, k);
+}
+
+/** k-th smallest of `a`, using `v` (same length) as the working copy. */
+function selectKthInPlace(v: Float32Array, a: Float32Array, k: number): number {
+  v.set(a);
   let lo = 0;
   let hi = v.length - 1;
   while (lo < hi) {
@@ -46,29 +52,56 @@ export function selectKth(a: Float32Array, k: number): number {
   return v[k];
 }
 
-/** The values of a level voted from its tiles (for 'vote' results or any results). */
-export function assembleValues(s: LevelStatic, state: LevelState, results: readonly TileResult[]): Float32Array {
+/** Arrays for a level's next state (StateBuffers), on shared memory when the level is. */
+export function stateBuffers(s: LevelStatic, mode: 'iterate' | 'vote' = 'iterate'): StateBuffers {
+  const shared = isShared(s.lab);
+  const targets = mode === 'vote' ? 0 : s.targetPixels.length;
+  return {
+    values: allocArray(Float32Array, s.holePixels.length * 3, shared),
+    nnf: allocArray(Int32Array, targets, shared),
+    dist: allocArray(Float32Array, targets, shared),
+  };
+}
+
+/** `dst` with `src` at `offset`; nothing to copy when a tile wrote it there already (runTile's `into`). */
+function place<T extends Float32Array | Int32Array>(dst: T, src: T, offset: number): void {
+  if (src.buffer === dst.buffer && src.byteOffset === dst.byteOffset + offset * dst.BYTES_PER_ELEMENT) return;
+  dst.set(src as ArrayLike<number> & T, offset);
+}
+
+/**
+ * The values of a level voted from its tiles (for 'vote' results or any results), in `into`'s
+ * values when given (results written there by runTile are not copied again).
+ */
+export function assembleValues(s: LevelStatic, state: LevelState, results: readonly TileResult[], into?: StateBuffers): Float32Array {
   check(s, state, results, false);
-  const values = new Float32Array(s.holePixels.length * 3);
-  for (let k = 0; k < results.length; k++) values.set(results[k].values, s.tileHoleStart[k] * 3);
+  const values = into?.values ?? allocArray(Float32Array, s.holePixels.length * 3, isShared(s.lab));
+  for (let k = 0; k < results.length; k++) place(values, results[k].values, s.tileHoleStart[k] * 3);
   return values;
 }
 
-/** The state after one iteration. */
-export function assemble(s: LevelStatic, state: LevelState, results: readonly TileResult[], options: PlanOptions): LevelState {
+/** Median of `dist` without allocating: a scratch copy reused across calls. */
+let medianScratch = new Float32Array(0);
+
+/** The state after one iteration (its arrays are `into`'s when given). */
+export function assemble(s: LevelStatic, state: LevelState, results: readonly TileResult[], options: PlanOptions, into?: StateBuffers): LevelState {
   check(s, state, results, true);
-  const values = assembleValues(s, state, results);
-  const nnf = new Int32Array(s.targetPixels.length);
-  const dist = new Float32Array(s.targetPixels.length);
+  const values = assembleValues(s, state, results, into);
+  // A level prepared for worker threads gets its states on shared memory too: handing a state to
+  // a worker then shares it instead of copying it into every worker's heap each iteration.
+  const shared = isShared(s.lab);
+  const nnf = into?.nnf ?? allocArray(Int32Array, s.targetPixels.length, shared);
+  const dist = into?.dist ?? allocArray(Float32Array, s.targetPixels.length, shared);
   let changed = 0;
   for (let k = 0; k < results.length; k++) {
-    nnf.set(results[k].nnf, s.tileTargetStart[k]);
-    dist.set(results[k].dist, s.tileTargetStart[k]);
+    place(nnf, results[k].nnf, s.tileTargetStart[k]);
+    place(dist, results[k].dist, s.tileTargetStart[k]);
     changed += results[k].changed;
   }
   // Similarity in the next vote is relative to this field's median distance, so the weighting
   // adapts to how well the level matches at all (Wexler et al. use a percentile the same way).
-  const median = dist.length > 0 ? selectKth(dist, dist.length >> 1) : 0;
+  if (medianScratch.length < dist.length) medianScratch = new Float32Array(dist.length);
+  const median = dist.length > 0 ? selectKthInPlace(medianScratch.subarray(0, dist.length), dist, dist.length >> 1) : 0;
   const voteScale = options.similarityScale * Math.max(median, 1e-6);
   return { level: s.level, iteration: state.iteration + 1, values, nnf, dist, voteScale, changed, warmup: Math.max(0, state.warmup - 1) };
 }

@@ -15,7 +15,7 @@ import type { DistanceKind, LevelPlan, LevelState, LevelStatic, Plan, PlanOption
 if (endianness() !== 'LE') throw new Error('the kernel codec assumes a little-endian host');
 
 const MAGIC = 0x314b5750; // "PWK1" read as little-endian u32
-const VERSION = 1;
+const VERSION = 2;
 
 export const BlobKind = { plan: 1, levelStatic: 2, levelState: 3, tileResult: 4 } as const;
 export type BlobKind = keyof typeof BlobKind;
@@ -111,6 +111,7 @@ const OPTION_KEYS = [
   'topHoleRadius',
   'confidenceBase',
   'similarityScale',
+  'proximity',
 ] as const satisfies readonly (keyof PlanOptions)[];
 const DISTANCES: DistanceKind[] = ['cie76', 'cie2000'];
 

@@ -41,6 +41,18 @@ export function rgbToLab(r: number, g: number, b: number, out: Float32Array, o: 
   out[o + 2] = 200 * (fy - fz);
 }
 
+/**
+ * Lab of the known pixels `from`..`to` - 1 of an RGBA raster into `lab` (3 floats a pixel, indexed
+ * from `labOffset` pixels before `from`); hole pixels are left as they are (0 in a fresh array).
+ * `rgba` and `hole` may be a range's own copies, starting at pixel `base`.
+ */
+export function knownLab(rgba: Uint8Array, hole: Uint8Array, base: number, from: number, to: number, lab: Float32Array): void {
+  for (let i = from; i < to; i++) {
+    const j = i - base;
+    if (!hole[j]) rgbToLab(rgba[j * 4], rgba[j * 4 + 1], rgba[j * 4 + 2], lab, i * 3);
+  }
+}
+
 /** Writes the sRGB 8-bit of one Lab value to out[o..o+2] (alpha untouched). */
 export function labToRgb(l: number, a: number, bb: number, out: Uint8Array, o: number): void {
   const fy = (l + 16) / 116;
@@ -50,12 +62,6 @@ export function labToRgb(l: number, a: number, bb: number, out: Uint8Array, o: n
   out[o] = linearToSrgb8(3.2404542 * x - 1.5371385 * y - 0.4985314 * z);
   out[o + 1] = linearToSrgb8(-0.969266 * x + 1.8760108 * y + 0.041556 * z);
   out[o + 2] = linearToSrgb8(0.0556434 * x - 0.2040259 * y + 1.0572252 * z);
-}
-
-/** Lab of every pixel of an RGBA raster, 3 floats per pixel. */
-export function rgbaToLab(data: Uint8Array, pixels: number, out: Float32Array = new Float32Array(pixels * 3)): Float32Array {
-  for (let i = 0, j = 0; i < pixels; i++, j += 4) rgbToLab(data[j], data[j + 1], data[j + 2], out, i * 3);
-  return out;
 }
 
 const DEG = Math.PI / 180;

@@ -1,10 +1,12 @@
 // Binary-mask geometry on flat arrays: box dilation (which pixels a patch centred there would
 // touch) and the distance from each hole pixel to the nearest known pixel.
 
-/** 1 where any set pixel lies within Chebyshev distance r (a (2r+1)^2 box), else 0. */
-export function dilateBox(mask: Uint8Array, width: number, height: number, r: number): Uint8Array {
+/**
+ * 1 where any set pixel lies within Chebyshev distance r (a (2r+1)^2 box), else 0. `rows` is an
+ * optional scratch of the image's size (callers dilating twice share one).
+ */
+export function dilateBox(mask: Uint8Array, width: number, height: number, r: number, rows = new Uint8Array(width * height)): Uint8Array {
   // Separable: a running count along rows, then along columns.
-  const rows = new Uint8Array(width * height);
   for (let y = 0; y < height; y++) {
     const o = y * width;
     let count = 0;
@@ -29,48 +31,82 @@ export function dilateBox(mask: Uint8Array, width: number, height: number, r: nu
 }
 
 /**
- * Chamfer distance (weights 1 and sqrt 2) from every pixel to the nearest pixel with hole = 0;
- * 0 on known pixels. Pixels off the image count as unknown, so a hole on the border is deep.
+ * Chamfer distance (weights 1 and sqrt 2) from each pixel to the nearest pixel with hole = 0,
+ * over the hole's bounding box grown by one pixel (`x0, y0, w, h`); every pixel outside it is
+ * known, distance 0 (see `at`). Pixels off the image count as unknown, so a hole on the border is
+ * deep. The ring around the box is known, so no shortest path leaves the box: the values are
+ * those of a whole-image transform, at the size of the hole's box rather than the image's.
  */
-export function distanceToKnown(hole: Uint8Array, width: number, height: number): Float32Array {
-  const d = new Float32Array(width * height);
-  const far = width + height;
-  for (let i = 0; i < d.length; i++) d[i] = hole[i] ? far : 0;
-  const s2 = Math.SQRT2;
+export interface HoleDepth {
+  x0: number;
+  y0: number;
+  w: number;
+  h: number;
+  d: Float32Array;
+  /** Largest distance (the hole's radius). */
+  max: number;
+}
+
+export function distanceToKnown(hole: Uint8Array, width: number, height: number): HoleDepth {
+  let bx0 = width;
+  let by0 = height;
+  let bx1 = -1;
+  let by1 = -1;
   for (let y = 0; y < height; y++) {
+    const o = y * width;
     for (let x = 0; x < width; x++) {
-      const i = y * width + x;
+      if (!hole[o + x]) continue;
+      if (x < bx0) bx0 = x;
+      if (x > bx1) bx1 = x;
+      if (y < by0) by0 = y;
+      by1 = y;
+    }
+  }
+  if (bx1 < 0) return { x0: 0, y0: 0, w: 0, h: 0, d: new Float32Array(0), max: 0 };
+  const x0 = Math.max(bx0 - 1, 0);
+  const y0 = Math.max(by0 - 1, 0);
+  const w = Math.min(bx1 + 2, width) - x0;
+  const h = Math.min(by1 + 2, height) - y0;
+  const d = new Float32Array(w * h);
+  const far = width + height;
+  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) d[y * w + x] = hole[(y0 + y) * width + x0 + x] ? far : 0;
+  const s2 = Math.SQRT2;
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      const i = y * w + x;
       if (d[i] === 0) continue;
       let v = d[i];
       if (x > 0) v = Math.min(v, d[i - 1] + 1);
       if (y > 0) {
-        v = Math.min(v, d[i - width] + 1);
-        if (x > 0) v = Math.min(v, d[i - width - 1] + s2);
-        if (x < width - 1) v = Math.min(v, d[i - width + 1] + s2);
+        v = Math.min(v, d[i - w] + 1);
+        if (x > 0) v = Math.min(v, d[i - w - 1] + s2);
+        if (x < w - 1) v = Math.min(v, d[i - w + 1] + s2);
       }
       d[i] = v;
     }
   }
-  for (let y = height - 1; y >= 0; y--) {
-    for (let x = width - 1; x >= 0; x--) {
-      const i = y * width + x;
+  let max = 0;
+  for (let y = h - 1; y >= 0; y--) {
+    for (let x = w - 1; x >= 0; x--) {
+      const i = y * w + x;
       if (d[i] === 0) continue;
       let v = d[i];
-      if (x < width - 1) v = Math.min(v, d[i + 1] + 1);
-      if (y < height - 1) {
-        v = Math.min(v, d[i + width] + 1);
-        if (x < width - 1) v = Math.min(v, d[i + width + 1] + s2);
-        if (x > 0) v = Math.min(v, d[i + width - 1] + s2);
+      if (x < w - 1) v = Math.min(v, d[i + 1] + 1);
+      if (y < h - 1) {
+        v = Math.min(v, d[i + w] + 1);
+        if (x < w - 1) v = Math.min(v, d[i + w + 1] + s2);
+        if (x > 0) v = Math.min(v, d[i + w - 1] + s2);
       }
       d[i] = v;
+      if (v > max) max = v;
     }
   }
-  return d;
+  return { x0, y0, w, h, d, max };
 }
 
-/** Largest value of an array (0 for an empty one). */
-export function maxOf(a: Float32Array): number {
-  let m = 0;
-  for (let i = 0; i < a.length; i++) if (a[i] > m) m = a[i];
-  return m;
+/** The distance at pixel (x, y) of the image (0 outside the box). */
+export function depthAt(depth: HoleDepth, x: number, y: number): number {
+  const dx = x - depth.x0;
+  const dy = y - depth.y0;
+  return dx >= 0 && dy >= 0 && dx < depth.w && dy < depth.h ? depth.d[dy * depth.w + dx] : 0;
 }

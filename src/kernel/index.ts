@@ -6,7 +6,7 @@ export { closeSharedPool } from './pool.ts';
 export { prepare, checkImage, type Prepared, type PrepareSettings } from './prepare.ts';
 export { initTopLevel, initFromCoarser } from './init-level.ts';
 export { runTile } from './tile-step.ts';
-export { assemble, assembleValues, converged } from './assemble.ts';
+export { assemble, assembleValues, converged, stateBuffers } from './assemble.ts';
 export { preview, finish } from './compose.ts';
 export { maskToBinary, donorUnion } from './mask.ts';
 export { holeIndexAt, randomSource } from './sources.ts';

@@ -5,6 +5,7 @@
 // first tile step computes them against these values.
 import { peelByPatches } from './peel.ts';
 import { streamSeed, Xorshift32 } from './prng.ts';
+import { allocArray, isShared } from './shared-memory.ts';
 import { holeIndexAt, randomSource } from './sources.ts';
 import type { LevelState, LevelStatic, PlanOptions } from './types.ts';
 
@@ -14,12 +15,14 @@ export const TOP_WARMUP_SEARCHES = 2;
 function emptyState(s: LevelStatic): LevelState {
   const holeCount = s.holePixels.length;
   const targetCount = s.targetPixels.length;
+  // On shared memory when the level is (see assemble.ts).
+  const shared = isShared(s.lab);
   return {
     level: s.level,
     iteration: 0,
-    values: new Float32Array(holeCount * 3),
-    nnf: new Int32Array(targetCount),
-    dist: new Float32Array(targetCount).fill(-1),
+    values: allocArray(Float32Array, holeCount * 3, shared),
+    nnf: allocArray(Int32Array, targetCount, shared),
+    dist: allocArray(Float32Array, targetCount, shared).fill(-1),
     voteScale: 0,
     changed: holeCount,
     warmup: 0,

@@ -2,14 +2,15 @@
 // coarse to fine; each iteration fans a level's tiles out over the calling thread and worker
 // threads, assembles the next state in tile order, and reports progress.
 import { availableParallelism } from 'node:os';
-import { assemble, assembleValues, converged } from './assemble.ts';
+import { assemble, assembleValues, converged, stateBuffers } from './assemble.ts';
 import { finish, preview } from './compose.ts';
 import { initFromCoarser, initTopLevel } from './init-level.ts';
 import { donorUnion, maskToBinary } from './mask.ts';
 import { resolveOptions, type InpaintOptionsInput } from './options.ts';
 import { inlineExecutor, sharedPool } from './pool.ts';
 import { checkImage, prepare } from './prepare.ts';
-import type { LevelState, Progress, RgbaImage } from './types.ts';
+import { dropRecycled, recycleShared } from './shared-memory.ts';
+import type { LevelState, LevelStatic, Progress, RgbaImage, StateBuffers } from './types.ts';
 
 export interface InpaintInput extends InpaintOptionsInput {
   /** Donor masks: source patches come only from where they are set (same rules as the mask). */
@@ -17,6 +18,10 @@ export interface InpaintInput extends InpaintOptionsInput {
 }
 
 export type ProgressCallback = (progress: Progress) => void;
+
+function staticArrays(s: LevelStatic): (Float32Array | Int32Array | Uint8Array)[] {
+  return [s.lab, s.targetIndex, s.targetHole, s.validSource, s.holePixels, s.targetPixels, s.targetConfidence];
+}
 
 let runCounter = 0;
 
@@ -31,41 +36,72 @@ export async function inpaint(image: RgbaImage, mask: RgbaImage, input: InpaintI
   // Worker threads are started once per process and kept (unref'd); on a first call they start
   // now and join when ready, overlapping their start-up with prepare and the coarse levels.
   const executor = threads > 1 ? await sharedPool(threads - 1) : inlineExecutor();
+  // Shared arrays of this fill to recycle for the next one (none when a preview could still read them).
+  const reuse = threads > 1 && !onProgress;
+  const owned: (Float32Array | Int32Array | Uint8Array)[] = [];
   try {
-    const { plan, levels } = prepare(image, hole, donor, options, { shared: threads > 1 });
-    if (plan.holeCount === 0) return { width: image.width, height: image.height, data: Uint8Array.from(image.data) };
+    const prepared = prepare(image, hole, donor, options, { shared: threads > 1, lab: (await executor.lab(image, hole)) ?? undefined });
+    // The last fill's shared arrays that prepare did not take over are let go now; this fill's
+    // are recycled at its end when no caller can still read them (no preview to render).
+    dropRecycled();
+    if (reuse) owned.length = 0;
+    if (prepared.plan.holeCount === 0) return { width: image.width, height: image.height, data: Uint8Array.from(image.data) };
     const runId = `r${++runCounter}`;
+    // A coarser level is let go of once the next finer one has started from it (peak memory
+    // sits at the finest level), so this array holds the only references to the levels.
+    const levels: (LevelStatic | null)[] = prepared.levels;
+    prepared.levels = [];
+    const levelCount = levels.length;
+    const s0 = levels[0]!;
     // Work estimate for the progress fraction: targets x iterations, per level.
-    const work = levels.map((s) => s.targetPixels.length * options.maxIterations);
+    const work = levels.map((s) => s!.targetPixels.length * options.maxIterations);
     const totalWork = work.reduce((a, b) => a + b, 0);
     let doneWork = 0;
     let state: LevelState | null = null;
-    for (let l = levels.length - 1; l >= 0; l--) {
-      const s = levels[l];
+    // Tiles write the next state in place (runTile's `into`): no per-tile arrays, no copy in
+    // assemble. The buffers of the state before the current one are free again and are reused,
+    // so a level's iterations allocate nothing after its first one: garbage that would pile up
+    // until a GC (tens of MB at full size) never exists. Values a preview may still read (it can
+    // be called after the callback) are the exception: with a progress callback they are new.
+    let spare: { values: Float32Array | null; nnf: Int32Array; dist: Float32Array } | null = null;
+    for (let l = levelCount - 1; l >= 0; l--) {
+      const s = levels[l]!;
       const key = `${runId}/${l}`;
-      state = state === null ? initTopLevel(s, options) : initFromCoarser(s, levels[l + 1], state, options);
+      state = state === null ? initTopLevel(s, options) : initFromCoarser(s, levels[l + 1]!, state, options);
+      if (reuse && levels[l + 1]) owned.push(...staticArrays(levels[l + 1]!));
+      levels[l + 1] = null;
+      spare = null;
       while (!converged(s, state, options)) {
-        const results = await executor.run(s, key, state, options, 'iterate');
-        state = assemble(s, state, results, options);
+        const into: StateBuffers = spare ? { values: spare.values ?? stateBuffers(s, 'vote').values, nnf: spare.nnf, dist: spare.dist } : stateBuffers(s);
+        const results = await executor.run(s, key, state, options, 'iterate', into);
+        const previous = state;
+        state = assemble(s, state, results, options, into);
+        spare = { values: onProgress ? null : previous.values, nnf: previous.nnf, dist: previous.dist };
         const fraction = Math.min(1, (doneWork + (work[l] * state.iteration) / options.maxIterations) / totalWork);
         if (onProgress) {
           const values = state.values;
           onProgress({
             level: l,
-            levels: levels.length,
+            levels: levelCount,
             iteration: state.iteration,
             fraction: l === 0 && converged(s, state, options) ? 1 : fraction,
             pixelsChanged: state.changed,
             holePixels: s.holePixels.length,
-            preview: () => preview(image, levels[0], s, values),
+            preview: () => preview(image, s0, s, values),
           });
         }
       }
       doneWork += work[l];
     }
-    const s0 = levels[0];
-    const final = assembleValues(s0, state!, await executor.run(s0, `${runId}/0`, state!, options, 'vote'));
-    return finish(image, s0, final);
+    const into = spare?.values ? { values: spare.values, nnf: new Int32Array(0), dist: new Float32Array(0) } : stateBuffers(s0, 'vote');
+    const final = assembleValues(s0, state!, await executor.run(s0, `${runId}/0`, state!, options, 'vote', into), into);
+    const out = finish(image, s0, final);
+    if (reuse) {
+      owned.push(...staticArrays(s0), state!.values, state!.nnf, state!.dist, into.values);
+      if (spare) owned.push(spare.nnf, spare.dist);
+      recycleShared(owned);
+    }
+    return out;
   } finally {
     await executor.close();
   }

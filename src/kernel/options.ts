@@ -12,13 +12,14 @@ export const DEFAULT_OPTIONS: Readonly<PlanOptions> = Object.freeze({
   seed: 1,
   maxIterations: 10,
   minIterations: 2,
-  convergence: 0.02,
+  convergence: 0.04,
   changeThreshold: 1,
   distance: 'cie76',
   tileSize: 64,
   topHoleRadius: 3,
   confidenceBase: 1.3,
   similarityScale: 1,
+  proximity: 40,
 });
 
 const planOptionsSchema = z
@@ -39,6 +40,7 @@ const planOptionsSchema = z
     topHoleRadius: z.number().min(1).max(64),
     confidenceBase: z.number().min(1).max(10),
     similarityScale: z.number().positive().max(1000),
+    proximity: z.number().min(0).max(10000),
   })
   .strict();
 

@@ -32,6 +32,8 @@ export function peelByPatches(s: LevelStatic, options: PlanOptions, rng: Xorshif
   const done = new Uint8Array(holeCount);
   const exhaustive = sourceCount <= EXHAUSTIVE_SOURCES;
   const maxRadius = Math.max(width, height);
+  // The proximity prior of the search (tile-step.ts), per patch: nearer sources win ties.
+  const penK = (options.proximity * (2 * r + 1) ** 2) / maxRadius;
   let remaining = holeCount;
   const layer: number[] = [];
 
@@ -87,7 +89,11 @@ export function peelByPatches(s: LevelStatic, options: PlanOptions, rng: Xorshif
       let bestD = Infinity;
       const tryQ = (q: number): void => {
         if (q < 0 || q >= n || q === best || !validSource[q]) return;
-        const d = maskedSsd(p, x, y, q, bestD);
+        const qx = q % width;
+        const qy = (q - qx) / width;
+        const pen = penK * Math.sqrt((qx - x) * (qx - x) + (qy - y) * (qy - y));
+        if (pen >= bestD) return;
+        const d = pen + maskedSsd(p, x, y, q, bestD - pen);
         if (d < bestD) {
           bestD = d;
           best = q;

@@ -1,11 +1,24 @@
 // Messages between the tile pool (pool.ts) and its worker threads (worker.ts).
-import type { LevelState, LevelStatic, PlanOptions, TileResult } from './types.ts';
+import type { LevelState, LevelStatic, PlanOptions, StateBuffers } from './types.ts';
 
 export type TileMode = 'iterate' | 'vote';
 
 export type ToWorker =
   | { type: 'level'; key: string; s: LevelStatic; options: PlanOptions }
-  | { type: 'state'; key: string; state: LevelState }
-  | { type: 'tile'; key: string; tile: number; mode: TileMode };
+  /** The run is over: let go of the level (its shared arrays live as long as any thread holds them). */
+  | { type: 'forget' }
+  /**
+   * One run of a level's tiles: claim tiles `order[c]` for c = Atomics.add(counters, 0, 1) while
+   * c < order.length, write each into `into` (shared), its changed count into `changed[tile]`,
+   * then Atomics.add(counters, 1, 1) (tiles finished).
+   */
+  | { type: 'run'; job: number; key: string; state: LevelState; into: StateBuffers; mode: TileMode; order: Int32Array; counters: Int32Array; changed: Int32Array }
+  /** Lab of pixels from..to-1 into the shared `lab`; `rgba` and `hole` are copies of that range (from = base). */
+  | { type: 'lab'; job: number; rgba: Uint8Array; hole: Uint8Array; from: number; to: number; lab: Float32Array };
 
-export type FromWorker = { type: 'ready' } | { type: 'result'; key: string; result: TileResult } | { type: 'error'; message: string };
+/** `ran`: after a run, the tiles this worker ran and whether it finished the run's last tile. */
+export type FromWorker =
+  | { type: 'ready' }
+  | { type: 'ran'; job: number; tiles: number; completed: boolean }
+  | { type: 'lab-done'; job: number }
+  | { type: 'error'; message: string };

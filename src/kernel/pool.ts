@@ -1,49 +1,83 @@
-// Runs a level's tiles on the calling thread and on worker threads at once. Tiles are handed out
-// in order from one queue to whoever is free; results are kept by tile index, so the assembled
-// state is the same whoever ran what. Workers start in the background and join as soon as they
-// are ready, so their start-up overlaps the first (small, coarse) levels.
-import { Worker } from 'node:worker_threads';
-import { runTile } from './tile-step.ts';
+// Runs a level's tiles on the calling thread and on worker threads at once. Tiles are claimed
+// from one shared atomic counter, costliest first (longest-processing-time order, so no thread is
+// left with a big tile at the end), by whichever thread is free: no thread waits for another to
+// hand it work, which on a busy machine (a thread off the CPU for a time slice) is what costs.
+// Tiles write their ranges of the next state into shared buffers; results are kept by tile
+// index, so the assembled state is the same whoever ran what. Workers start in the background and
+// join as soon as they are ready, so their start-up overlaps prepare and the first levels.
+import type { Worker } from 'node:worker_threads';
+import { stateBuffers } from './assemble.ts';
+import { knownLab } from './color.ts';
+import { allocArray, isShared } from './shared-memory.ts';
+import { runTile, searchRounds } from './tile-step.ts';
+import { startWorker, workerSource, type WorkerSource } from './worker-bundle.ts';
 import type { FromWorker, TileMode, ToWorker } from './pool-protocol.ts';
-import type { LevelState, LevelStatic, PlanOptions, TileResult } from './types.ts';
+import type { LevelState, LevelStatic, PlanOptions, RgbaImage, StateBuffers, TileResult } from './types.ts';
 
-/** Worker threads run TypeScript through tsx: register it in the worker, then load worker.ts. */
-/**
- * tsx's API resolved from this file, not from the working directory (which is where an eval
- * worker would resolve a bare 'tsx'): the command runs from any directory.
- */
-function tsxApi(): string {
-  return import.meta.resolve('tsx/esm/api');
-}
-
-function startWorker(): Worker {
-  const entry = new URL('./worker.ts', import.meta.url).href;
-  const boot = import.meta.url.endsWith('.ts')
-    ? `import(${JSON.stringify(tsxApi())}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); })`
-    : `import(${JSON.stringify(entry.replace(/\.ts$/, '.js'))})`;
-  return new Worker(`${boot}.catch((e) => { console.error(e); process.exit(1); });`, { eval: true });
-}
+const WORKER_ENTRY = new URL(import.meta.url.endsWith('.ts') ? './worker.ts' : './worker.js', import.meta.url);
 
 interface Slot {
   worker: Worker;
   ready: boolean;
-  /** Level key and state object the worker holds. */
+  /** Level key the worker holds the static data of. */
   levelKey: string | null;
-  state: LevelState | null;
-  inFlight: number;
 }
 
-/** Tiles a worker may hold at once: one running, one queued, so it never waits for the main thread. */
-const DEPTH = 2;
+/**
+ * A level whose iteration costs less than this runs on the calling thread alone, cost being target
+ * patches x random-search sweeps (tile-step.ts, searchRounds; a vote counts one): about 1.5 us
+ * each here, so below it an iteration takes under half a millisecond. Claiming costs a worker
+ * one message per run, so even small levels gain from a free core: paired 1/2-thread runs at
+ * capacity 1.8-1.9 gave t058 1.41x with 1000 and 1.50x with 300, t020 1.56x and 1.59x.
+ */
+export const INLINE_COST = 300;
+
+function levelCost(s: LevelStatic, mode: TileMode): number {
+  return s.targetPixels.length * (mode === 'vote' ? 1 : searchRounds(s.level));
+}
 
 export interface TileExecutor {
-  /** Runs every tile of a level for `state` (mode 'iterate' or 'vote'); results in tile order. */
-  run(s: LevelStatic, key: string, state: LevelState, options: PlanOptions, mode: TileMode): Promise<TileResult[]>;
+  /**
+   * Runs every tile of a level for `state` (mode 'iterate' or 'vote'); results in tile order.
+   * With `into` (on shared memory when workers take part), tiles write their ranges there.
+   */
+  run(s: LevelStatic, key: string, state: LevelState, options: PlanOptions, mode: TileMode, into?: StateBuffers): Promise<TileResult[]>;
+  /**
+   * The Lab of `image`'s known pixels (0 on the hole), on shared memory, converted by the calling
+   * thread and a worker at once (prepare's costliest part); null when there is no worker to share
+   * it with (prepare then converts it alone).
+   */
+  lab(image: RgbaImage, hole: Uint8Array): Promise<Float32Array | null>;
   /** Gives the executor back (a shared pool stays alive for the next run). */
   close(): Promise<void>;
 }
 
-let pool: { threads: number; executor: TileExecutor; terminate: () => Promise<void> } | null = null;
+/** The pool behind a shared executor: a TileExecutor whose threads also let go of the last level. */
+interface PoolExecutor extends TileExecutor {
+  /** Workers drop the level they hold (between fills, so a finished fill's arrays can be freed). */
+  forget(): void;
+}
+
+/** Milliseconds spent in tile steps on the calling thread (benchmarks: serial fraction). */
+export const tileClock = {
+  ms: 0,
+  /** Of which on levels too small for workers (they stay on one thread however many there are). */
+  smallMs: 0,
+};
+
+/** Tiles run by worker threads since the process started (tests: the workers did take part). */
+export const workerTiles = { count: 0 };
+
+/** Tile indices, costliest (most target patches) first; ties in index order. */
+export function tileOrder(s: LevelStatic): Int32Array {
+  const n = s.tiles.length >> 2;
+  const order = Int32Array.from({ length: n }, (_, k) => k);
+  const cost = (k: number): number => s.tileTargetStart[k + 1] - s.tileTargetStart[k];
+  order.sort((a, b) => cost(b) - cost(a) || a - b);
+  return order;
+}
+
+let pool: { threads: number; executor: PoolExecutor; terminate: () => Promise<void> } | null = null;
 let poolQueue: Promise<void> = Promise.resolve();
 
 /**
@@ -64,18 +98,21 @@ export async function sharedPool(threads: number): Promise<TileExecutor> {
     pool = { threads, executor, terminate: () => executor.close() };
   }
   const current = pool;
+  // A failed worker leaves the pool unusable: the next run starts a fresh one.
+  const guarded = async <T>(f: () => Promise<T>): Promise<T> => {
+    try {
+      return await f();
+    } catch (e) {
+      if (pool === current) pool = null;
+      await current.terminate();
+      throw e;
+    }
+  };
   return {
-    run: async (...args) => {
-      try {
-        return await current.executor.run(...args);
-      } catch (e) {
-        // A failed worker leaves the pool unusable: the next run starts a fresh one.
-        if (pool === current) pool = null;
-        await current.terminate();
-        throw e;
-      }
-    },
+    run: (...args) => guarded(() => current.executor.run(...args)),
+    lab: (...args) => guarded(() => current.executor.lab(...args)),
     close: () => {
+      current.executor.forget();
       release();
       return Promise.resolve();
     },
@@ -89,112 +126,176 @@ export async function closeSharedPool(): Promise<void> {
   if (p) await p.terminate();
 }
 
+function runInline(s: LevelStatic, state: LevelState, options: PlanOptions, mode: TileMode, into?: StateBuffers): TileResult[] {
+  const n = s.tiles.length >> 2;
+  const results: TileResult[] = [];
+  const t0 = performance.now();
+  for (let k = 0; k < n; k++) results.push(runTile(s, state, options, k, mode, into));
+  const ms = performance.now() - t0;
+  tileClock.ms += ms;
+  if (levelCost(s, mode) < INLINE_COST) tileClock.smallMs += ms;
+  return results;
+}
+
 /** Everything on the calling thread. */
 export function inlineExecutor(): TileExecutor {
   return {
-    run(s, _key, state, options, mode) {
-      const n = s.tiles.length >> 2;
-      const results: TileResult[] = [];
-      for (let k = 0; k < n; k++) results.push(runTile(s, state, options, k, mode));
-      return Promise.resolve(results);
-    },
+    run: (s, _key, state, options, mode, into) => Promise.resolve(runInline(s, state, options, mode, into)),
+    lab: () => Promise.resolve(null),
     close: () => Promise.resolve(),
   };
 }
 
 /** The calling thread plus `threads` worker threads. */
-export function poolExecutor(threads: number): TileExecutor {
+export function poolExecutor(threads: number): PoolExecutor {
   const slots: Slot[] = [];
-  let current: {
-    s: LevelStatic;
-    key: string;
-    state: LevelState;
-    options: PlanOptions;
-    mode: TileMode;
-    next: number;
-    done: number;
-    results: TileResult[];
-    finish: () => void;
-    fail: (e: Error) => void;
-  } | null = null;
+  let current: { id: number; finish: () => void; fail: (e: Error) => void } | null = null;
+  let jobs = 0;
   let failure: Error | null = null;
+  let closed = false;
+  // Tile order by level key: the same level's tiles are claimed in the same order every iteration.
+  let orderKey: string | null = null;
+  let order: Int32Array = new Int32Array(0);
 
-  const feed = (slot: Slot): void => {
-    const job = current;
-    if (!job || !slot.ready) return;
-    const n = job.s.tiles.length >> 2;
-    while (slot.inFlight < DEPTH && job.next < n) {
-      if (slot.levelKey !== job.key) {
-        slot.worker.postMessage({ type: 'level', key: job.key, s: job.s, options: job.options } satisfies ToWorker);
-        slot.levelKey = job.key;
-        slot.state = null;
-      }
-      if (slot.state !== job.state) {
-        slot.worker.postMessage({ type: 'state', key: job.key, state: job.state } satisfies ToWorker);
-        slot.state = job.state;
-      }
-      slot.worker.postMessage({ type: 'tile', key: job.key, tile: job.next++, mode: job.mode } satisfies ToWorker);
-      slot.inFlight++;
-    }
+  const fail = (e: Error): void => {
+    failure = e;
+    current?.fail(e);
   };
 
-  for (let i = 0; i < threads; i++) {
-    const slot: Slot = { worker: startWorker(), ready: false, levelKey: null, state: null, inFlight: 0 };
+  const addWorker = (source: WorkerSource): void => {
+    const slot: Slot = { worker: startWorker(source), ready: false, levelKey: null };
     slot.worker.on('message', (msg: FromWorker) => {
       if (msg.type === 'ready') {
+        // It takes part from the next run on.
         slot.ready = true;
-        feed(slot);
-      } else if (msg.type === 'result') {
-        slot.inFlight--;
-        const job = current;
-        if (!job || msg.key !== job.key) return;
-        job.results[msg.result.tile] = msg.result;
-        job.done++;
-        if (job.done === job.s.tiles.length >> 2) job.finish();
-        else feed(slot);
+      } else if (msg.type === 'ran') {
+        workerTiles.count += msg.tiles;
+        if (msg.completed && current?.id === msg.job) current.finish();
+      } else if (msg.type === 'lab-done') {
+        if (current?.id === msg.job) current.finish();
       } else {
-        const err = new Error(`kernel worker failed: ${msg.message}`);
-        failure = err;
-        current?.fail(err);
+        fail(new Error(`kernel worker failed: ${msg.message}`));
       }
     });
-    slot.worker.on('error', (e) => {
-      failure = e;
-      current?.fail(e);
+    slot.worker.on('error', fail);
+    slot.worker.on('exit', (code) => {
+      if (!closed) fail(new Error(`kernel worker exited (code ${code})`));
     });
-    // After the listeners: attaching a 'message' listener refs the worker again.
-    slot.worker.unref();
+    // Between runs the threads must not keep the process alive; during one they are ref'd.
+    if (!current) slot.worker.unref();
     slots.push(slot);
-  }
+  };
+
+  const starting = workerSource(WORKER_ENTRY).then(
+    (source) => {
+      if (closed) return;
+      for (let i = 0; i < threads; i++) addWorker(source);
+    },
+    (e: unknown) => fail(e instanceof Error ? e : new Error(String(e))),
+  );
 
   return {
-    async run(s, key, state, options, mode) {
+    async run(s, key, state, options, mode, given) {
       if (failure) throw failure;
-      const n = s.tiles.length >> 2;
-      const results = new Array<TileResult>(n);
-      const all = new Promise<void>((resolve, reject) => {
-        current = { s, key, state, options, mode, next: 0, done: 0, results, finish: resolve, fail: reject };
-      });
-      const job = current!;
-      // Ref the threads while a run waits on them; between runs they must not keep the process alive.
-      for (const slot of slots) slot.worker.ref();
-      for (const slot of slots) feed(slot);
-      // The calling thread takes tiles too, yielding between them so workers get fed.
-      while (job.next < n) {
-        const k = job.next++;
-        results[k] = runTile(s, state, options, k, mode);
-        if (++job.done === n) job.finish();
-        await new Promise<void>((resolve) => setImmediate(resolve));
+      // Workers write into shared memory only: a level not prepared for them stays here.
+      if (levelCost(s, mode) < INLINE_COST || !isShared(s.lab)) return runInline(s, state, options, mode, given);
+      const into = given ?? stateBuffers(s, mode);
+      // While workers are starting, let their 'ready' in: a run whose last tile the calling thread
+      // finishes never returns to the event loop (its promise is already settled).
+      if (slots.length < threads || slots.some((slot) => !slot.ready)) await new Promise<void>((resolve) => setImmediate(resolve));
+      if (orderKey !== key) {
+        order = tileOrder(s);
+        orderKey = key;
       }
+      const n = order.length;
+      // [next tile to claim, tiles finished]; per tile, its count of changed pixels. Fresh per
+      // run, so a worker that wakes up late to an old run finds nothing left to claim.
+      const counters = new Int32Array(new SharedArrayBuffer(8));
+      const changed = new Int32Array(new SharedArrayBuffer(4 * n));
+      const id = ++jobs;
+      const all = new Promise<void>((resolve, reject) => {
+        current = { id, finish: resolve, fail: reject };
+      });
+      for (const slot of slots) {
+        if (!slot.ready) continue;
+        slot.worker.ref();
+        if (slot.levelKey !== key) {
+          slot.worker.postMessage({ type: 'level', key, s, options } satisfies ToWorker);
+          slot.levelKey = key;
+        }
+        slot.worker.postMessage({ type: 'run', job: id, key, state, into, mode, order, counters, changed } satisfies ToWorker);
+      }
+      // The calling thread claims tiles like any worker.
+      const t0 = performance.now();
+      for (;;) {
+        const c = Atomics.add(counters, 0, 1);
+        if (c >= n) break;
+        const k = order[c];
+        changed[k] = runTile(s, state, options, k, mode, into).changed;
+        if (Atomics.add(counters, 1, 1) + 1 === n) current!.finish();
+      }
+      tileClock.ms += performance.now() - t0;
       try {
         await all;
       } finally {
         current = null;
         for (const slot of slots) slot.worker.unref();
       }
+      const results = new Array<TileResult>(n);
+      const empty = { nnf: new Int32Array(0), dist: new Float32Array(0) };
+      for (let k = 0; k < n; k++) {
+        const h0 = s.tileHoleStart[k] * 3;
+        const h1 = s.tileHoleStart[k + 1] * 3;
+        const t0k = s.tileTargetStart[k];
+        const t1k = s.tileTargetStart[k + 1];
+        results[k] = {
+          level: s.level,
+          iteration: state.iteration,
+          tile: k,
+          values: into.values.subarray(h0, h1),
+          nnf: mode === 'vote' ? empty.nnf : into.nnf.subarray(t0k, t1k),
+          dist: mode === 'vote' ? empty.dist : into.dist.subarray(t0k, t1k),
+          changed: changed[k],
+        };
+      }
       return results;
     },
+    forget() {
+      orderKey = null;
+      for (const slot of slots) {
+        if (slot.levelKey === null) continue;
+        slot.worker.postMessage({ type: 'forget' } satisfies ToWorker);
+        slot.levelKey = null;
+      }
+    },
+    async lab(image, hole) {
+      if (failure) throw failure;
+      const slot = slots.find((x) => x.ready);
+      const n = image.width * image.height;
+      if (!slot) return null;
+      const lab = allocArray(Float32Array, n * 3, true);
+      // The worker takes the second half of the rows, from copies of its range (handed over).
+      const mid = Math.floor(image.height / 2) * image.width;
+      const rgba = image.data.slice(mid * 4);
+      const holePart = hole.slice(mid);
+      const id = ++jobs;
+      const done = new Promise<void>((resolve, reject) => {
+        current = { id, finish: resolve, fail: reject };
+      });
+      slot.worker.ref();
+      slot.worker.postMessage({ type: 'lab', job: id, rgba, hole: holePart, from: mid, to: n, lab } satisfies ToWorker, [rgba.buffer, holePart.buffer]);
+      try {
+        knownLab(image.data, hole, 0, 0, mid, lab);
+        await done;
+      } finally {
+        current = null;
+        slot.worker.unref();
+      }
+      return lab;
+    },
     async close() {
+      closed = true;
+      await starting;
       await Promise.all(slots.map((slot) => slot.worker.terminate()));
     },
   };

@@ -1,8 +1,8 @@
 // Step 1, prepare: from the decoded image, the hole and the donor area, the plan (levels, sizes,
 // tiles) and every level's static data. Pure: no I/O, no randomness.
-import { rgbaToLab } from './color.ts';
+import { knownLab } from './color.ts';
 import { KernelError } from './errors.ts';
-import { dilateBox, distanceToKnown, maxOf } from './geometry.ts';
+import { depthAt, dilateBox, distanceToKnown, type HoleDepth } from './geometry.ts';
 import { countSet } from './mask.ts';
 import { downscale, halfSize, type PyramidLevel } from './pyramid.ts';
 import { allocArray } from './shared-memory.ts';
@@ -18,6 +18,11 @@ export interface Prepared {
 export interface PrepareSettings {
   /** Put the big static arrays on SharedArrayBuffers (for worker threads). */
   shared?: boolean;
+  /**
+   * Lab of the image already computed by the caller (known pixels; 0 on hole pixels; on shared
+   * memory when `shared`): the in-process driver converts it on several threads (knownLab).
+   */
+  lab?: Float32Array;
 }
 
 export function checkImage(image: RgbaImage): void {
@@ -32,20 +37,23 @@ export function checkImage(image: RgbaImage): void {
 
 /**
  * Static data of one level; `pyr.lab` must already hold 0 on hole pixels and, for worker
- * threads, live on a SharedArrayBuffer: it is taken over, not copied.
+ * threads, live on a SharedArrayBuffer: it is taken over, not copied. `depth` is
+ * distanceToKnown(pyr.hole), passed in because prepare needs it too (one transform per level,
+ * not two).
  */
-export function buildLevel(level: number, pyr: PyramidLevel, options: PlanOptions, shared: boolean): LevelStatic {
+export function buildLevel(level: number, pyr: PyramidLevel, options: PlanOptions, shared: boolean, depth: HoleDepth = distanceToKnown(pyr.hole, pyr.width, pyr.height)): LevelStatic {
   const { width, height, hole, donor } = pyr;
   const n = width * height;
   const r = options.patchSize >> 1;
-  const targets = dilateBox(hole, width, height, r);
+  const rows = new Uint8Array(n);
+  const targets = dilateBox(hole, width, height, r, rows);
   // A source patch must not touch the hole and must lie inside the donor area, if any.
   let bad = hole;
   if (donor) {
     bad = new Uint8Array(n);
     for (let i = 0; i < n; i++) bad[i] = hole[i] | (donor[i] ^ 1);
   }
-  const blocked = dilateBox(bad, width, height, r);
+  const blocked = dilateBox(bad, width, height, r, rows);
   const validSource = allocArray(Uint8Array, n, shared);
   let sourceCount = 0;
   for (let y = r; y < height - r; y++) {
@@ -95,9 +103,12 @@ export function buildLevel(level: number, pyr: PyramidLevel, options: PlanOption
 
   // Confidence of a target patch: 1 when centred on a known pixel, decaying with the centre's
   // distance into the hole, so votes near the boundary lean on patches that see known context.
-  const depth = distanceToKnown(hole, width, height);
   const targetConfidence = allocArray(Float32Array, targetCount, shared);
-  for (let k = 0; k < targetCount; k++) targetConfidence[k] = options.confidenceBase ** -depth[targetPixels[k]];
+  for (let k = 0; k < targetCount; k++) {
+    const p = targetPixels[k];
+    const x = p % width;
+    targetConfidence[k] = options.confidenceBase ** -depthAt(depth, x, (p - x) / width);
+  }
 
   // The pyramid's Lab becomes the static Lab as is (no copy: at full size it is the biggest array).
   const lab = pyr.lab;
@@ -146,21 +157,28 @@ export function prepare(image: RgbaImage, hole: Uint8Array, donor: Uint8Array | 
   const holeCount = countSet(hole);
   if (holeCount === 0) return { plan: { width, height, holeCount: 0, options, levels: [] }, levels: [] };
 
-  const lab = rgbaToLab(image.data, n, allocArray(Float32Array, n * 3, shared));
-  for (let i = 0; i < n; i++) if (hole[i]) lab[i * 3] = lab[i * 3 + 1] = lab[i * 3 + 2] = 0;
+  // Lab of the known pixels; hole pixels stay 0 (their values are dynamic): no conversion spent
+  // on them (three cube roots a pixel make this the costliest part of prepare).
+  let lab = settings.lab;
+  if (lab && lab.length !== n * 3) throw new KernelError('BAD_DATA', `given Lab has ${lab.length} floats, the image ${n * 3}`);
+  if (!lab) {
+    lab = allocArray(Float32Array, n * 3, shared);
+    knownLab(image.data, hole, 0, 0, n, lab);
+  }
   let pyr: PyramidLevel = { width, height, lab, hole, donor };
-  const levels = [buildLevel(0, pyr, options, shared)];
+  let depth = distanceToKnown(hole, width, height);
+  const levels = [buildLevel(0, pyr, options, shared, depth)];
   if (levels[0].sourceCount === 0) {
     const why = holeCount === n ? 'the mask covers the whole image' : `no ${options.patchSize}x${options.patchSize} patch of known pixels${donor ? ' inside the donor area' : ''} is left`;
     throw new KernelError('EMPTY_SOURCE', `nothing to fill from: ${why}; shrink the mask${donor ? ', widen the donor area' : ''} or lower the patch size`);
   }
   const minSide = 2 * options.patchSize;
   for (;;) {
-    const radius = maxOf(distanceToKnown(pyr.hole, pyr.width, pyr.height));
-    if (radius <= options.topHoleRadius) break;
+    if (depth.max <= options.topHoleRadius) break;
     if (halfSize(pyr.width) < minSide || halfSize(pyr.height) < minSide) break;
     const next = downscale(pyr, shared);
-    const built = buildLevel(levels.length, next, options, shared);
+    depth = distanceToKnown(next.hole, next.width, next.height);
+    const built = buildLevel(levels.length, next, options, shared, depth);
     if (built.sourceCount === 0) break;
     levels.push(built);
     pyr = next;

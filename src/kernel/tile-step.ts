@@ -11,7 +11,16 @@
 //           search over shrinking windows around the best match.
 import { ssd2000, ssd76, type SsdFn } from './patch-distance.ts';
 import { streamSeed } from './prng.ts';
-import type { LevelState, LevelStatic, PlanOptions, TileResult } from './types.ts';
+import type { LevelState, LevelStatic, PlanOptions, StateBuffers, TileResult } from './types.ts';
+
+/** Levels from this one up search with COARSE_SEARCH_ROUNDS random-search sweeps per target, finer ones with one. */
+export const COARSE_SEARCH_FROM_LEVEL = 2;
+export const COARSE_SEARCH_ROUNDS = 4;
+
+/** Random-search sweeps per target patch on a level. */
+export function searchRounds(level: number): number {
+  return level >= COARSE_SEARCH_FROM_LEVEL ? COARSE_SEARCH_ROUNDS : 1;
+}
 
 /** Reusable per-thread buffers, grown as needed; nothing is allocated per pixel. */
 interface Scratch {
@@ -82,6 +91,7 @@ function voteWindow(
   const by1 = Math.min(ty1 + 2 * r, height);
   let startFilled = false;
   const scale = state.voteScale;
+  const prior = options.proximity / Math.max(width, height);
   for (let y = by0; y < by1; y++) {
     for (let x = bx0; x < bx1; x++) {
       const t = targetIndex[y * width + x];
@@ -97,7 +107,10 @@ function voteWindow(
         const dx0 = Math.max(-r, -x);
         const dx1 = Math.min(r, width - 1 - x);
         const count = (dy1 - dy0 + 1) * (dx1 - dx0 + 1);
-        d = ssd(start, ww, (y - wy0) * ww + (x - wx0), lab, width, nnf0[t], dy0, dy1, dx0, dx1, Infinity) / count;
+        const q = nnf0[t];
+        const qx = q % width;
+        const qy = (q - qx) / width;
+        d = ssd(start, ww, (y - wy0) * ww + (x - wx0), lab, width, q, dy0, dy1, dx0, dx1, Infinity) / count + prior * Math.sqrt((qx - x) * (qx - x) + (qy - y) * (qy - y));
       }
       weight[(y - wy0) * ww + (x - wx0)] = scale > 0 ? targetConfidence[t] * Math.exp(-d / scale) : targetConfidence[t];
     }
@@ -160,9 +173,10 @@ function voteWindow(
 
 /**
  * `mode` 'iterate' votes and searches (one EM iteration); 'vote' only votes, for the final values
- * of a level from its last field (the result then has empty nnf and dist).
+ * of a level from its last field (the result then has empty nnf and dist). With `into`, the
+ * result's arrays are views of the tile's ranges of `into` (written in place); without, new arrays.
  */
-export function runTile(s: LevelStatic, state: LevelState, options: PlanOptions, tile: number, mode: 'iterate' | 'vote' = 'iterate'): TileResult {
+export function runTile(s: LevelStatic, state: LevelState, options: PlanOptions, tile: number, mode: 'iterate' | 'vote' = 'iterate', into?: StateBuffers): TileResult {
   const { width, height, lab, targetIndex, validSource } = s;
   const r = options.patchSize >> 1;
   const ssd: SsdFn = options.distance === 'cie2000' ? ssd2000 : ssd76;
@@ -191,7 +205,7 @@ export function runTile(s: LevelStatic, state: LevelState, options: PlanOptions,
   // 3. Collect the tile's hole values and count the pixels that moved.
   const h0 = s.tileHoleStart[tile];
   const h1 = s.tileHoleStart[tile + 1];
-  const values = new Float32Array((h1 - h0) * 3);
+  const values = into ? into.values.subarray(h0 * 3, h1 * 3) : new Float32Array((h1 - h0) * 3);
   const limit2 = options.changeThreshold * options.changeThreshold;
   // A search-only iteration counts every pixel as changed: the level has not voted yet.
   const warm = mode === 'iterate' && state.warmup > 0;
@@ -213,16 +227,26 @@ export function runTile(s: LevelStatic, state: LevelState, options: PlanOptions,
 
   if (mode === 'vote') return { level: s.level, iteration: state.iteration, tile, values, nnf: new Int32Array(0), dist: new Float32Array(0), changed };
 
-  // 4. PatchMatch over the tile's target patches against the voted values.
+  // 4. PatchMatch over the tile's target patches against the voted values. A candidate's cost is
+  //    its patch distance plus the proximity prior: proximity x (offset length / level size) per
+  //    patch pixel, so of two equally good sources the nearer wins (see options.ts).
   const t0 = s.tileTargetStart[tile];
   const t1 = s.tileTargetStart[tile + 1];
   const count = t1 - t0;
-  const nnf = nnf0.slice(t0, t1);
-  const dist = new Float32Array(count);
+  let nnf: Int32Array;
+  if (into) {
+    nnf = into.nnf.subarray(t0, t1);
+    nnf.set(nnf0.subarray(t0, t1));
+  } else {
+    nnf = nnf0.slice(t0, t1);
+  }
+  const dist = into ? into.dist.subarray(t0, t1) : new Float32Array(count);
   let rng = streamSeed(options.seed, s.level, state.iteration, tile) | 0;
   const forward = (state.iteration & 1) === 0;
   const step = forward ? 1 : -1;
   const maxRadius = Math.max(width, height);
+  const rounds = searchRounds(s.level);
+  const prior = options.proximity / maxRadius;
   const xMin = r;
   const xMax = width - 1 - r;
   const yMin = r;
@@ -236,64 +260,62 @@ export function runTile(s: LevelStatic, state: LevelState, options: PlanOptions,
     const dy1 = Math.min(r, height - 1 - y);
     const dx0 = Math.max(-r, -x);
     const dx1 = Math.min(r, width - 1 - x);
+    const area = (dy1 - dy0 + 1) * (dx1 - dx0 + 1);
+    const penK = prior * area;
     const wc = (y - wy0) * ww + (x - wx0);
     let best = nnf[k];
-    let bestD = ssd(next, ww, wc, lab, width, best, dy0, dy1, dx0, dx1, Infinity);
+    let qx = best % width;
+    let qy = (best - qx) / width;
+    let bestD = penK * Math.sqrt((qx - x) * (qx - x) + (qy - y) * (qy - y)) + ssd(next, ww, wc, lab, width, best, dy0, dy1, dx0, dx1, Infinity);
 
     // Propagation: the scan-order predecessors' matches, shifted by one pixel.
-    const nx = x - step;
-    if (nx >= 0 && nx < width) {
-      const tn = targetIndex[p - step];
-      if (tn >= 0) {
-        const q = (tn >= t0 && tn < t1 ? nnf[tn - t0] : nnf0[tn]) + step;
-        if (q !== best && validSource[q]) {
-          const d = ssd(next, ww, wc, lab, width, q, dy0, dy1, dx0, dx1, bestD);
-          if (d < bestD) {
-            bestD = d;
-            best = q;
-          }
-        }
-      }
-    }
-    const ny = y - step;
-    if (ny >= 0 && ny < height) {
-      const tn = targetIndex[p - step * width];
-      if (tn >= 0) {
-        const q = (tn >= t0 && tn < t1 ? nnf[tn - t0] : nnf0[tn]) + step * width;
-        if (q !== best && validSource[q]) {
-          const d = ssd(next, ww, wc, lab, width, q, dy0, dy1, dx0, dx1, bestD);
-          if (d < bestD) {
-            bestD = d;
-            best = q;
-          }
-        }
-      }
-    }
-
-    // Random search in windows halving from the whole level down to one pixel.
-    const bx = best % width;
-    const by = (best - bx) / width;
-    for (let radius = maxRadius; radius >= 1; radius >>= 1) {
-      rng ^= rng << 13;
-      rng ^= rng >>> 17;
-      rng ^= rng << 5;
-      let cx = bx + ((rng >>> 0) % (2 * radius + 1)) - radius;
-      rng ^= rng << 13;
-      rng ^= rng >>> 17;
-      rng ^= rng << 5;
-      let cy = by + ((rng >>> 0) % (2 * radius + 1)) - radius;
-      cx = cx < xMin ? xMin : cx > xMax ? xMax : cx;
-      cy = cy < yMin ? yMin : cy > yMax ? yMax : cy;
-      const q = cy * width + cx;
+    for (let side = 0; side < 2; side++) {
+      const back = side === 0 ? step : step * width;
+      if (side === 0 ? x - step < 0 || x - step >= width : y - step < 0 || y - step >= height) continue;
+      const tn = targetIndex[p - back];
+      if (tn < 0) continue;
+      const q = (tn >= t0 && tn < t1 ? nnf[tn - t0] : nnf0[tn]) + back;
       if (q === best || !validSource[q]) continue;
-      const d = ssd(next, ww, wc, lab, width, q, dy0, dy1, dx0, dx1, bestD);
+      qx = q % width;
+      qy = (q - qx) / width;
+      const pen = penK * Math.sqrt((qx - x) * (qx - x) + (qy - y) * (qy - y));
+      if (pen >= bestD) continue;
+      const d = pen + ssd(next, ww, wc, lab, width, q, dy0, dy1, dx0, dx1, bestD - pen);
       if (d < bestD) {
         bestD = d;
         best = q;
       }
     }
+
+    // Random search in windows halving from the whole level down to one pixel (several sweeps on
+    // coarse levels, where a target is cheap and the structure of the fill is decided).
+    const bx = best % width;
+    const by = (best - bx) / width;
+    for (let round = 0; round < rounds; round++) {
+      for (let radius = maxRadius; radius >= 1; radius >>= 1) {
+        rng ^= rng << 13;
+        rng ^= rng >>> 17;
+        rng ^= rng << 5;
+        let cx = bx + ((rng >>> 0) % (2 * radius + 1)) - radius;
+        rng ^= rng << 13;
+        rng ^= rng >>> 17;
+        rng ^= rng << 5;
+        let cy = by + ((rng >>> 0) % (2 * radius + 1)) - radius;
+        cx = cx < xMin ? xMin : cx > xMax ? xMax : cx;
+        cy = cy < yMin ? yMin : cy > yMax ? yMax : cy;
+        const q = cy * width + cx;
+        if (q === best || !validSource[q]) continue;
+        const pen = penK * Math.sqrt((cx - x) * (cx - x) + (cy - y) * (cy - y));
+        if (pen >= bestD) continue;
+        const d = pen + ssd(next, ww, wc, lab, width, q, dy0, dy1, dx0, dx1, bestD - pen);
+        if (d < bestD) {
+          bestD = d;
+          best = q;
+        }
+      }
+    }
     nnf[k] = best;
-    dist[k] = bestD / ((dy1 - dy0 + 1) * (dx1 - dx0 + 1));
+    dist[k] = bestD / area;
   }
   return { level: s.level, iteration: state.iteration, tile, values, nnf, dist, changed };
 }

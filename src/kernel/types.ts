@@ -30,6 +30,12 @@ export interface PlanOptions {
   confidenceBase: number;
   /** Patch similarity weight exp(-d / (similarityScale * median d)) in voting. */
   similarityScale: number;
+  /**
+   * Proximity prior: a candidate source costs proximity x (its offset / the level's longer side)
+   * per patch pixel on top of its colour distance (squared ΔE), so the nearer of two similar
+   * sources wins. 0 turns it off.
+   */
+  proximity: number;
 }
 
 /** One pyramid level's geometry and its tiles (tile i: x0,y0,x1,y1 at 4i..4i+3, end-exclusive). */
@@ -105,6 +111,17 @@ export interface LevelState {
   changed: number;
   /** Iterations still to run search-only (no vote) before EM proper starts; counts down. */
   warmup: number;
+}
+
+/**
+ * Full-level arrays a tile step may write its ranges of the next state into (see runTile): the
+ * in-process driver allocates them once per iteration, so tiles allocate nothing and assembly
+ * copies nothing. Tiles own disjoint ranges, so threads write them side by side.
+ */
+export interface StateBuffers {
+  values: Float32Array;
+  nnf: Int32Array;
+  dist: Float32Array;
 }
 
 /** What one tile step returns: the tile's ranges of the next state, and counts. */

@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { inpaint, KernelError, type Progress, type RgbaImage } from '../../src/kernel/index.ts';
+import { workerTiles } from '../../src/kernel/pool.ts';
 import { bits, discMask, rectMask, stripes, texturedImage } from '../support/images.ts';
 
 const W = 160;
@@ -29,11 +30,16 @@ test('pixels outside the hole come back bit for bit, alpha everywhere is kept', 
 });
 
 test('same seed, same bytes: one thread or two', async () => {
-  const img = texturedImage(W, H);
-  const mask = discMask(W, H, 70, 70, 30);
+  // Big enough that its finer levels go to the worker pool (small levels run inline).
+  const w = 260;
+  const h = 190;
+  const img = texturedImage(w, h);
+  const mask = discMask(w, h, 120, 95, 50);
   const one = await inpaint(img, mask, { workers: 1, seed: 3, tileSize: 24 });
+  const before = workerTiles.count;
   const two = await inpaint(img, mask, { workers: 2, seed: 3, tileSize: 24 });
-  const again = await inpaint(img, mask, { workers: 2, seed: 3, tileSize: 24 });
+  assert.ok(workerTiles.count > before, 'a worker thread ran tiles');
+  const again = await inpaint(img, mask, { workers: 3, seed: 3, tileSize: 24 });
   assert.deepEqual(two.data, one.data);
   assert.deepEqual(again.data, one.data);
   const other = await inpaint(img, mask, { workers: 1, seed: 4, tileSize: 24 });

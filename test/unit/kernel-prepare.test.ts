@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { knownLab } from '../../src/kernel/color.ts';
 import { downscale, halfSize } from '../../src/kernel/pyramid.ts';
 import { holeIndexAt, KernelError, maskToBinary, prepare, resolveOptions } from '../../src/kernel/index.ts';
 import { discMask, rectMask, texturedImage } from '../support/images.ts';
@@ -119,4 +120,22 @@ test('maxIterations below the default minimum lowers the minimum; both given in 
   assert.equal(resolveOptions({ maxIterations: 5 }).plan.minIterations, 2);
   assert.throws(() => resolveOptions({ maxIterations: 1, minIterations: 2 }), (e: unknown) => e instanceof KernelError && e.code === 'BAD_OPTION');
   assert.throws(() => resolveOptions({ maxIterations: 0 }), (e: unknown) => e instanceof KernelError && e.code === 'BAD_OPTION');
+});
+
+test('a Lab converted in two ranges from copies (as the pool splits it) is the Lab prepare computes', () => {
+  const w = 90;
+  const h = 70;
+  const img = texturedImage(w, h);
+  const hole = maskToBinary(discMask(w, h, 45, 35, 12), w, h);
+  const n = w * h;
+  const mid = 33 * w;
+  const lab = new Float32Array(n * 3);
+  knownLab(img.data, hole, 0, 0, mid, lab);
+  knownLab(img.data.slice(mid * 4), hole.slice(mid), mid, mid, n, lab);
+  const own = prepare(img, hole, null, options);
+  const given = prepare(img, hole, null, options, { lab });
+  assert.deepEqual(given.levels[0].lab, own.levels[0].lab);
+  for (let p = 0; p < n; p++) if (hole[p]) assert.equal(lab[p * 3], 0);
+  assert.deepEqual(given.plan, own.plan);
+  assert.throws(() => prepare(img, hole, null, options, { lab: new Float32Array(3) }), (e: unknown) => e instanceof KernelError && e.code === 'BAD_DATA');
 });

@@ -13,11 +13,14 @@ import {
   prepare,
   resolveOptions,
   runTile,
+  stateBuffers,
   type LevelState,
   type LevelStatic,
   type PlanOptions,
+  type StateBuffers,
   type TileResult,
 } from '../../src/kernel/index.ts';
+import { allocArray, dropRecycled, recycleShared } from '../../src/kernel/shared-memory.ts';
 import { discMask, rectMask, texturedImage } from '../support/images.ts';
 
 const { plan: base } = resolveOptions({ tileSize: 24 });
@@ -102,6 +105,33 @@ test('tile results do not depend on the order tiles run in (Jacobi across tiles)
   assert.deepEqual(a.dist, b.dist);
 });
 
+test('tiles writing in place (into reused buffers, shared memory) give the states of tiles with arrays of their own', () => {
+  const w = 120;
+  const h = 90;
+  const hole = maskToBinary(discMask(w, h, 60, 45, 16), w, h);
+  const image = texturedImage(w, h);
+  const own = prepare(image, hole, null, base).levels[0];
+  const shared = prepare(image, hole, null, base, { shared: true }).levels[0];
+  let a = initTopLevel(own, base);
+  let b = initTopLevel(shared, base);
+  assert.ok(b.nnf.buffer instanceof SharedArrayBuffer, 'a shared level gets shared states');
+  const n = shared.tiles.length >> 2;
+  let spare: StateBuffers = stateBuffers(shared);
+  for (let i = 0; i < 5; i++) {
+    a = iterate(own, a, base);
+    const into = spare;
+    const results: TileResult[] = [];
+    for (let k = n - 1; k >= 0; k--) results[k] = runTile(shared, b, base, k, 'iterate', into);
+    const previous = b;
+    b = assemble(shared, b, results, base, into);
+    assert.equal(b.values, into.values, 'the next state is the buffers the tiles wrote');
+    spare = { values: previous.values, nnf: previous.nnf, dist: previous.dist };
+    assert.deepEqual(Array.from(b.values), Array.from(a.values));
+    assert.deepEqual(Array.from(b.nnf), Array.from(a.nnf));
+    assert.deepEqual(Array.from(b.dist), Array.from(a.dist));
+  }
+});
+
 test('seeds: same seed same state, another seed another field', () => {
   const { levels } = setup();
   const s = levels[0];
@@ -140,4 +170,18 @@ test('a level converges: pixels changed fall, and the level stops by maxIteratio
   assert.ok(state.iteration <= base.maxIterations);
   const voted = changed.slice(2); // after the two search-only iterations
   assert.ok(voted[voted.length - 1] < voted[0], `changed ${changed}`);
+});
+
+test('recycled shared arrays come back zeroed, to allocations of their size only', () => {
+  const a = allocArray(Float32Array, 1000, true);
+  a.fill(7);
+  const b = allocArray(Int32Array, 10, true);
+  recycleShared([a, b, new Float32Array(5)]);
+  const again = allocArray(Float32Array, 1000, true);
+  assert.equal(again.buffer, a.buffer, 'the same buffer');
+  assert.ok(again.every((v) => v === 0), 'zeroed');
+  assert.notEqual(allocArray(Float32Array, 1000, true).buffer, a.buffer, 'each buffer once');
+  assert.ok(!(allocArray(Uint8Array, 4000, false).buffer instanceof SharedArrayBuffer), 'unshared allocations never take one');
+  dropRecycled();
+  assert.notEqual(allocArray(Int32Array, 10, true).buffer, b.buffer, 'dropped');
 });

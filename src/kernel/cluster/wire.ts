@@ -20,6 +20,7 @@ export function optionsToWire(o: Partial<PlanOptions>): WirePlanOptions {
     topHoleRadius: o.topHoleRadius,
     confidenceBase: o.confidenceBase,
     similarityScale: o.similarityScale,
+    proximity: o.proximity,
   };
 }
 
@@ -37,6 +38,7 @@ export function optionsFromWire(w: WirePlanOptions | undefined): InpaintOptionsI
     topHoleRadius: w.topHoleRadius,
     confidenceBase: w.confidenceBase,
     similarityScale: w.similarityScale,
+    proximity: w.proximity,
   };
   if (w.distance === Distance.DISTANCE_CIE2000) out.distance = 'cie2000';
   else if (w.distance === Distance.DISTANCE_CIE76) out.distance = 'cie76';

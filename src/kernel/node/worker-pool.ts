@@ -2,30 +2,17 @@
 // workers, each holding at most two tasks (one running, one waiting) so it never idles while
 // the main thread is busy with I/O. Jobs and level states are installed in a worker lazily,
 // just before its first task that needs them; a worker that dies is replaced and its tasks fail.
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { CodedError } from '../../common/errors.ts';
 import { KernelError, type KernelErrorCode } from '../errors.ts';
+import { startWorker, workerSourceSync } from '../worker-bundle.ts';
 import type { TileMode } from '../pool-protocol.ts';
 import type { Prepared } from '../prepare.ts';
 import type { LevelState, PlanOptions, RgbaImage, TileResult } from '../types.ts';
 import type { FromWorker, StepEvent, ToWorker, WorkerJob } from './worker-protocol.ts';
 
-/** Worker threads run TypeScript through tsx when the node does: register it, then load the worker. */
-/**
- * tsx's API resolved from this file, not from the working directory (which is where an eval
- * worker would resolve a bare 'tsx'): the command runs from any directory.
- */
-function tsxApi(): string {
-  return import.meta.resolve('tsx/esm/api');
-}
-
-function startWorker(): Worker {
-  const entry = new URL('./node-worker.ts', import.meta.url).href;
-  const boot = import.meta.url.endsWith('.ts')
-    ? `import(${JSON.stringify(tsxApi())}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); })`
-    : `import(${JSON.stringify(entry.replace(/\.ts$/, '.js'))})`;
-  return new Worker(`${boot}.catch((e) => { console.error(e); process.exit(1); });`, { eval: true });
-}
+/** The worker's code: bundled from node-worker.ts when running from sources (worker-bundle.ts). */
+const WORKER_ENTRY = new URL(import.meta.url.endsWith('.ts') ? './node-worker.ts' : './node-worker.js', import.meta.url);
 
 const DEPTH = 2;
 
@@ -195,7 +182,7 @@ export class WorkerPool {
   }
 
   #spawn(): Slot {
-    const slot: Slot = { worker: startWorker(), ready: false, jobs: new Set(), states: new Set(), inFlight: new Map() };
+    const slot: Slot = { worker: startWorker(workerSourceSync(WORKER_ENTRY)), ready: false, jobs: new Set(), states: new Set(), inFlight: new Map() };
     slot.worker.unref();
     slot.worker.on('message', (msg: FromWorker) => {
       if (msg.type === 'ready') {

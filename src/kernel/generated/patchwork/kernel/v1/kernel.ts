@@ -91,6 +91,7 @@ export interface PlanOptions {
   topHoleRadius?: number | undefined;
   confidenceBase?: number | undefined;
   similarityScale?: number | undefined;
+  proximity?: number | undefined;
 }
 
 /** A blob in the Object Store. */
@@ -387,6 +388,7 @@ function createBasePlanOptions(): PlanOptions {
     topHoleRadius: undefined,
     confidenceBase: undefined,
     similarityScale: undefined,
+    proximity: undefined,
   };
 }
 
@@ -424,6 +426,9 @@ export const PlanOptions: MessageFns<PlanOptions> = {
     }
     if (message.similarityScale !== undefined) {
       writer.uint32(89).double(message.similarityScale);
+    }
+    if (message.proximity !== undefined) {
+      writer.uint32(97).double(message.proximity);
     }
     return writer;
   },
@@ -529,6 +534,14 @@ export const PlanOptions: MessageFns<PlanOptions> = {
             message.similarityScale = reader.double();
             continue;
           }
+          case 12: {
+            if (tag !== 97) {
+              break;
+            }
+
+            message.proximity = reader.double();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -557,6 +570,7 @@ export const PlanOptions: MessageFns<PlanOptions> = {
     message.topHoleRadius = object.topHoleRadius ?? undefined;
     message.confidenceBase = object.confidenceBase ?? undefined;
     message.similarityScale = object.similarityScale ?? undefined;
+    message.proximity = object.proximity ?? undefined;
     return message;
   },
 };
