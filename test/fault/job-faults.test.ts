@@ -171,8 +171,12 @@ test('a kernel node SIGKILLed mid-job: the job fails over to the other node; sam
   const expected = localResultId(ex, options);
   const job = await host.jobs.create(tenant, { imageId: image.id, maskId: mask.id, options });
   await waitFor('2 recorded kernel steps', async () => (await recorded(job.id)).steps >= 2, 60_000, 5);
+  // Held by a pause, so that work is left for after the kill however fast the kernel is; the
+  // node still looks live in the registry until its heartbeat lapses, so calls do reach it.
+  await host.jobs.pause(tenant, job.id);
   const killedAt = Date.now();
   await c.nodes[1].kill('SIGKILL');
+  await host.jobs.resume(tenant, job.id);
   const views = await collectWatch(host.jobs, tenant, job.id);
   const final = views[views.length - 1];
   assert.equal(final.status, 'COMPLETED', JSON.stringify(final.error));
