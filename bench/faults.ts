@@ -39,6 +39,7 @@ try {
   for (const fault of faults) {
     for (let run = 0; run < opts.runs; run++) {
       let r: RunResult;
+      const mark = cluster.logMark();
       try {
         r = await runFault(cluster, history, fault, run, cases, baseline, { log: (l) => console.log(l) });
       } catch (err) {
@@ -52,6 +53,7 @@ try {
         `${fault} #${run + 1}: ${ok ? 'ok' : 'FAILED'} — ${r.completed}/${r.jobs} completed, ${r.identical} identical, lost ${r.lost}, doubled ${r.doubled}, stale ${r.staleWrites}, calls rerun ${r.repeatedCalls} (in flight ${r.inFlightAtFault}), recovery ${r.recoveryMs ?? '-'} ms${r.staleLetGo !== undefined ? `, stale owner let go: ${r.staleLetGo}` : ''} (${r.ms} ms)`,
       );
       for (const p of r.problems) console.log(`  ${p}`);
+      if (process.env.FAULTS_VERBOSE) for (const w of cluster.warningsSince(mark)) console.log(`  log: ${w}`);
     }
   }
 } finally {

@@ -176,6 +176,22 @@ export class FaultCluster {
     );
   }
 
+  /** Warnings and errors every process logged since `mark` (a value this returned before), for diagnosis. */
+  logMark(): Map<object, number> {
+    const m = new Map<object, number>();
+    for (const p of [...this.#allKernelProcs, ...this.allGatewayProcs]) m.set(p, p.log.length);
+    return m;
+  }
+
+  warningsSince(mark: Map<object, number>): string[] {
+    const out: string[] = [];
+    for (const p of [...this.#allKernelProcs, ...this.allGatewayProcs]) {
+      const name = 'id' in p ? `kernel ${p.id}` : `gateway ${p.url}`;
+      for (const line of p.log.slice(mark.get(p) ?? 0)) if (!/"level":(10|20|30)\b/.test(line)) out.push(`${name}: ${line.slice(0, 600)}`);
+    }
+    return out;
+  }
+
   /** Pids of every live process of the cluster, by role, for memory sampling. */
   pids(): Array<{ role: string; name: string; pid: number }> {
     const out: Array<{ role: string; name: string; pid: number }> = [];
