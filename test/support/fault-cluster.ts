@@ -31,6 +31,17 @@ export interface KernelSlot {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** A pino line shortened to time, message, instance and error message. */
+function brief(line: string): string {
+  try {
+    const j = JSON.parse(line) as { time?: number; msg?: string; instance?: string; part?: string; method?: string; err?: { message?: string } | string };
+    const err = typeof j.err === 'string' ? j.err : j.err?.message;
+    return [j.time ? new Date(j.time).toISOString().slice(11, 23) : '', j.part, j.msg, j.instance, j.method, err?.slice(0, 160)].filter(Boolean).join(' | ');
+  } catch {
+    return line.slice(0, 300);
+  }
+}
+
 export class FaultCluster {
   readonly namespace = `f${randomBytes(4).toString('hex')}`;
   readonly nats: NatsCluster;
@@ -187,7 +198,10 @@ export class FaultCluster {
     const out: string[] = [];
     for (const p of [...this.#allKernelProcs, ...this.allGatewayProcs]) {
       const name = 'id' in p ? `kernel ${p.id}` : `gateway ${p.url}`;
-      for (const line of p.log.slice(mark.get(p) ?? 0)) if (!/"level":(10|20|30)\b/.test(line)) out.push(`${name}: ${line.slice(0, 600)}`);
+      for (const line of p.log.slice(mark.get(p) ?? 0)) {
+        if (/"level":(10|20|30)\b/.test(line)) continue;
+        out.push(`${name}: ${brief(line)}`);
+      }
     }
     return out;
   }

@@ -38,6 +38,11 @@ export interface RunResult {
   staleWrites: number;
   /** Kernel calls answered beyond those recorded in the histories, and the bound. */
   repeatedCalls: number;
+  /**
+   * Calls in flight on the nodes at the fault, plus attempts the gateways gave up on and retried
+   * after it (a node may still have answered such an attempt, unseen): the most calls that may
+   * be answered without their result being recorded.
+   */
   inFlightAtFault: number;
   /** Worst time from the fault to the next recorded kernel progress of a running job. */
   recoveryMs: number | undefined;
@@ -253,7 +258,9 @@ export async function runFault(cluster: FaultCluster, history: HistoryReader, ki
   const answered0 = cluster.answeredCalls();
   const jobs = await submit(cluster, cases);
   const ids = jobs.map((j) => j.id);
-  await waitProgress(history, ids, o.progressSteps ?? 3, 120_000);
+  const gatewayLogMarks = new Map(cluster.allGatewayProcs.map((g) => [g, g.log.length]));
+  // A kernel node is killed as soon as it has a call in flight: the jobs need only have started.
+  await waitProgress(history, ids, kind === 'kernel-kill' ? 1 : (o.progressSteps ?? 3), 120_000);
 
   const faults: number[] = [];
   let inFlight = 0;
@@ -272,14 +279,14 @@ export async function runFault(cluster: FaultCluster, history: HistoryReader, ki
     case 'kernel-kill': {
       // mid-call: wait (briefly) for a node with a call in flight
       let victim = cluster.kernels[run % cluster.kernels.length];
-      for (let i = 0; i < 30; i++) {
+      for (let i = 0; i < 200; i++) {
         const byNode = await cluster.inFlightByNode();
         const busy = byNode.findIndex((n) => n > 0);
         if (busy >= 0) {
           victim = cluster.kernels[busy];
           break;
         }
-        await sleep(50);
+        await sleep(20);
       }
       inFlight = await sampleInFlight();
       faults.push(Date.now());
@@ -376,6 +383,9 @@ export async function runFault(cluster: FaultCluster, history: HistoryReader, ki
   for (const a of audits) for (const p of a.problems) problems.push(`${a.id}: ${p}`);
   const recorded = audits.reduce((n, a) => n + a.kernelCompleted, 0);
   const repeatedCalls = cluster.answeredCalls() - answered0 - recorded - baseline.extraCalls;
+  let retried = 0;
+  for (const g of cluster.allGatewayProcs) for (const l of g.log.slice(gatewayLogMarks.get(g) ?? 0)) if (l.includes('kernel call failed; retrying') && l.includes('"attempt"')) retried++;
+  inFlight += retried;
   if (repeatedCalls > inFlight) problems.push(`${repeatedCalls} kernel calls answered beyond those recorded, more than the ${inFlight} in flight at the fault`);
   const recoveries = audits.map((a) => recoveryAfter(a.kernelCompletionTimes, faults)).filter((x): x is number => x !== undefined);
   return {

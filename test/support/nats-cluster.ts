@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { jetstreamManager } from '@nats-io/jetstream';
+import { DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connectNats } from '../../src/common/nats.ts';
 import { natsServerBinary } from './nats-server.ts';
 
@@ -212,7 +212,7 @@ export async function startNatsCluster(opts: { size?: number; name?: string } = 
   }
 }
 
-/** '' when the stream has a leader and every replica (of `expectPeers` servers) is current; else why not. */
+/** '' when the stream has a leader, every replica (of `expectPeers` servers) is current and a consumer can be made; else why not. */
 async function streamLag(urls: string, stream: string, expectPeers: number): Promise<string> {
   const nc = await connectNats({ servers: urls.split(','), name: 'nats-cluster-probe' });
   try {
@@ -223,6 +223,16 @@ async function streamLag(urls: string, stream: string, expectPeers: number): Pro
     const replicas = c.replicas ?? [];
     const current = replicas.filter((r) => r.current && !r.offline);
     if (current.length + 1 < Math.min(expectPeers, info.config.num_replicas)) return `stream ${stream}: ${current.length + 1} of ${info.config.num_replicas} replicas current`;
+    // Consumers can be created again (after a server's death this lags behind the health checks).
+    if (info.state.messages > 0) {
+      const consumer = await jetstream(nc, { timeout: 3_000 }).consumers.get(stream, { deliver_policy: DeliverPolicy.All });
+      try {
+        const m = await consumer.next({ expires: 3_000 });
+        if (!m) return `stream ${stream}: an ordered consumer got no message`;
+      } finally {
+        await consumer.delete().catch(() => undefined);
+      }
+    }
     return '';
   } catch (err) {
     return `stream ${stream}: ${(err as Error).message}`;
