@@ -32,7 +32,7 @@ function explain(r: RunResult): string {
 }
 
 async function once(kind: FaultKind, t: { diagnostic(msg: string): void }): Promise<RunResult> {
-  const r = await runFault(cluster, history, kind, 0, cases, baseline, { progressSteps: 2 });
+  const r = await runFault(cluster, history, kind, 0, cases, baseline, { progressSteps: 1 });
   t.diagnostic(`${kind}: ${r.completed}/${r.jobs} completed, ${r.identical} identical, lost ${r.lost}, doubled ${r.doubled}, stale ${r.staleWrites}, calls rerun ${r.repeatedCalls} of ${r.inFlightAtFault} in flight, recovery ${r.recoveryMs ?? '-'} ms`);
   assert.ok(passed(r), explain(r));
   assert.ok(r.recoveryMs !== undefined, `the fault did not land mid-job (no job progressed both before and after it)\n${explain(r)}`);
