@@ -238,6 +238,45 @@ export async function runBaseline(cluster: FaultCluster, history: HistoryReader,
   return { results, extraCalls, run };
 }
 
+/**
+ * Which host id each gateway runs under (not exposed by the gateway: learnt from the jobs' first
+ * Activated events, the assignment of hosts to gateways that agrees with the most jobs, since a
+ * job can now and then be claimed by the other gateway's scan before its creator activates it),
+ * the unfinished jobs with their current host, and the gateway hosting the most of them.
+ */
+async function hostsOf(cluster: FaultCluster, history: HistoryReader, jobs: readonly Submitted[]) {
+  const audits = await Promise.all(jobs.map((j) => history.audit(j.id)));
+  const seen = [...new Set(audits.map((a) => a.activations[0]?.host).filter((h): h is string => !!h))];
+  const gws = cluster.gateways;
+  let best: string[] = [];
+  let bestScore = -1;
+  const permute = (rest: string[], chosen: string[]): void => {
+    if (chosen.length === gws.length || rest.length === 0) {
+      const score = jobs.filter((j, i) => chosen[gws.indexOf(j.gateway)] === audits[i].activations[0]?.host).length;
+      if (score > bestScore) [best, bestScore] = [chosen, score];
+      return;
+    }
+    for (const h of rest) permute(rest.filter((x) => x !== h), [...chosen, h]);
+  };
+  permute(seen, []);
+  const hostOf = new Map(gws.map((g, i) => [g, best[i]] as const));
+  const running = jobs.map((j, i) => ({ id: j.id, host: audits[i].activations.at(-1)?.host, terminal: !!audits[i].terminal })).filter((r) => !r.terminal);
+  return {
+    hostOf,
+    running,
+    busiest(run: number): GatewaySlot {
+      const n = gws.length;
+      const count = (g: GatewaySlot) => running.filter((r) => r.host === hostOf.get(g)).length;
+      let pick = gws[run % n];
+      for (let k = 0; k < n; k++) {
+        const g = gws[(run + k) % n];
+        if (count(g) > count(pick)) pick = g;
+      }
+      return pick;
+    },
+  };
+}
+
 function logMentions(lines: readonly string[], id: string): boolean {
   return lines.some((l) => l.includes(id) && (l.includes('lease lost to another host') || l.includes('append fenced')));
 }
@@ -269,7 +308,7 @@ export async function runFault(cluster: FaultCluster, history: HistoryReader, ki
   const sampleInFlight = async (): Promise<number> => cluster.callsInFlight();
   switch (kind) {
     case 'gateway-kill': {
-      victimGateway = cluster.gateways[run % cluster.gateways.length];
+      victimGateway = (await hostsOf(cluster, history, jobs)).busiest(run);
       const before = await sampleInFlight();
       faults.push(Date.now());
       await cluster.killGateway(victimGateway);
@@ -314,11 +353,11 @@ export async function runFault(cluster: FaultCluster, history: HistoryReader, ki
       break;
     }
     case 'gateway-freeze': {
-      victimGateway = cluster.gateways[run % cluster.gateways.length];
-      const mine = jobs.filter((j) => j.gateway === victimGateway).map((j) => j.id);
-      // its host id: whoever activated the jobs created on it
-      const firstHosts = (await Promise.all(mine.map((id) => history.audit(id)))).map((a) => a.activations[0]?.host);
-      const victimHost = firstHosts[0];
+      const hosts = await hostsOf(cluster, history, jobs);
+      victimGateway = hosts.busiest(run);
+      const victimHost = hosts.hostOf.get(victimGateway);
+      // the jobs the frozen gateway hosts (a job may have been claimed by the other gateway first)
+      const mine = hosts.running.filter((r) => r.host === victimHost).map((r) => r.id);
       const before = await sampleInFlight();
       faults.push(Date.now());
       cluster.freezeGateway(victimGateway);
