@@ -165,18 +165,26 @@ export async function startNatsCluster(opts: { size?: number; name?: string } = 
     return node;
   });
 
+  /** The meta group's leader and how many servers are current in it (only the leader reports its followers). */
+  const metaState = async (): Promise<{ leader: string; currentPeers: number } | undefined> => {
+    let leader: string | undefined;
+    for (const n of nodes) {
+      if (!n.running) continue;
+      const { body } = await getJson(`http://127.0.0.1:${n.monitorPort}/jsz`);
+      const meta = body?.meta_cluster as { leader?: string; replicas?: Array<{ current?: boolean; offline?: boolean }> } | undefined;
+      if (!meta?.leader) continue;
+      leader = meta.leader;
+      if (meta.leader === n.name) return { leader, currentPeers: 1 + (meta.replicas ?? []).filter((r) => r.current && !r.offline).length };
+    }
+    return leader ? { leader, currentPeers: 1 } : undefined;
+  };
+
   const cluster: NatsCluster = {
     nodes,
     urls: nodes.map((n) => n.url).join(','),
     dir,
     async metaLeader() {
-      for (const n of nodes) {
-        if (!n.running) continue;
-        const { body } = await getJson(`http://127.0.0.1:${n.monitorPort}/jsz`);
-        const meta = body?.meta_cluster as { leader?: string } | undefined;
-        if (meta?.leader) return meta.leader;
-      }
-      return undefined;
+      return (await metaState())?.leader;
     },
     async waitHealthy(o = {}) {
       const end = Date.now() + (o.timeoutMs ?? 60_000);
@@ -184,8 +192,9 @@ export async function startNatsCluster(opts: { size?: number; name?: string } = 
       while (Date.now() < end) {
         why = '';
         const running = nodes.filter((n) => n.running);
-        const leader = await cluster.metaLeader();
-        if (!leader) why = 'no JetStream meta leader';
+        const meta = await metaState();
+        if (!meta) why = 'no JetStream meta leader';
+        else if (meta.currentPeers < running.length) why = `${meta.currentPeers} of ${running.length} servers current in the JetStream meta group`;
         for (const n of running) {
           if (why) break;
           const h = await getJson(`http://127.0.0.1:${n.monitorPort}/healthz`);
