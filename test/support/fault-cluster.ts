@@ -162,17 +162,31 @@ export class FaultCluster {
     return n;
   }
 
-  /** Calls admitted and not yet answered, summed over the live kernel nodes (their gauges). */
-  async callsInFlight(): Promise<number> {
+  /** Calls answered OK whose answer was logged in [from, to] (ms since the epoch), across every node process. */
+  answeredBetween(from: number, to: number): number {
     let n = 0;
-    for (const k of this.kernels) {
-      if (k.proc.child.exitCode !== null || k.proc.child.signalCode !== null) continue;
-      n += await k.proc
-        .metrics()
-        .then((t) => metricValue(t, 'patchwork_kernel_calls_in_flight'))
-        .catch(() => 0);
+    for (const p of this.#allKernelProcs) {
+      for (const line of p.log) {
+        if (!line.includes('"msg":"call done"')) continue;
+        const t = Number(/"time":(\d+)/.exec(line)?.[1]);
+        if (t >= from && t <= to) n++;
+      }
     }
     return n;
+  }
+
+  /** Calls admitted and not yet answered, summed over the live kernel nodes (their gauges, read at once). */
+  async callsInFlight(): Promise<number> {
+    const live = this.kernels.filter((k) => k.proc.child.exitCode === null && k.proc.child.signalCode === null);
+    const counts = await Promise.all(
+      live.map((k) =>
+        k.proc
+          .metrics()
+          .then((t) => metricValue(t, 'patchwork_kernel_calls_in_flight'))
+          .catch(() => 0),
+      ),
+    );
+    return counts.reduce((a, b) => a + b, 0);
   }
 
   /** Per kernel slot, its calls in flight now. */

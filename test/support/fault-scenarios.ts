@@ -39,9 +39,10 @@ export interface RunResult {
   /** Kernel calls answered beyond those recorded in the histories, and the bound. */
   repeatedCalls: number;
   /**
-   * Calls in flight on the nodes at the fault, plus attempts the gateways gave up on and retried
-   * after it (a node may still have answered such an attempt, unseen): the most calls that may
-   * be answered without their result being recorded.
+   * Calls in flight on the nodes at the fault, plus calls answered in the 250 ms before it (their
+   * results may not be stored yet), plus attempts the gateways gave up on and retried (a node may
+   * still have answered such an attempt, unseen): the most calls that may be answered without
+   * their result being recorded.
    */
   inFlightAtFault: number;
   /** Worst time from the fault to the next recorded kernel progress of a running job. */
@@ -59,6 +60,9 @@ export interface Baseline {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** How long before a fault a kernel answer counts as possibly not yet stored by its host. */
+const APPEND_WINDOW_MS = 250;
 
 // --- the GraphQL API, with timeouts (a frozen gateway must not hang the harness) ---------------
 
@@ -424,7 +428,10 @@ export async function runFault(cluster: FaultCluster, history: HistoryReader, ki
   const repeatedCalls = cluster.answeredCalls() - answered0 - recorded - baseline.extraCalls;
   let retried = 0;
   for (const g of cluster.allGatewayProcs) for (const l of g.log.slice(gatewayLogMarks.get(g) ?? 0)) if (l.includes('kernel call failed; retrying') && l.includes('"attempt"')) retried++;
-  inFlight += retried;
+  // An answer the host received shortly before the fault may not be stored yet (its append in
+  // flight): such a call was in flight from the journal's point of view.
+  const justAnswered = faults.reduce((n, f) => n + cluster.answeredBetween(f - APPEND_WINDOW_MS, f), 0);
+  inFlight += retried + justAnswered;
   if (repeatedCalls > inFlight) problems.push(`${repeatedCalls} kernel calls answered beyond those recorded, more than the ${inFlight} in flight at the fault`);
   const recoveries = audits.map((a) => recoveryAfter(a.kernelCompletionTimes, faults)).filter((x): x is number => x !== undefined);
   return {
