@@ -36,7 +36,8 @@ function brief(line: string): string {
   try {
     const j = JSON.parse(line) as { time?: number; msg?: string; instance?: string; part?: string; method?: string; err?: { message?: string } | string };
     const err = typeof j.err === 'string' ? j.err : j.err?.message;
-    return [j.time ? new Date(j.time).toISOString().slice(11, 23) : '', j.part, j.msg, j.instance, j.method, err?.slice(0, 160)].filter(Boolean).join(' | ');
+    const extra = ['ms', 'acquireMs', 'startMs', 'tilesMs', 'storeMs'].filter((k) => k in j).map((k) => `${k}=${(j as Record<string, unknown>)[k]}`).join(' ');
+    return [j.time ? new Date(j.time).toISOString().slice(11, 23) : '', j.part, j.msg, j.instance, j.method, extra, err?.slice(0, 160)].filter(Boolean).join(' | ');
   } catch {
     return line.slice(0, 300);
   }
@@ -213,7 +214,8 @@ export class FaultCluster {
     for (const p of [...this.#allKernelProcs, ...this.allGatewayProcs]) {
       const name = 'id' in p ? `kernel ${p.id}` : `gateway ${p.url}`;
       for (const line of p.log.slice(mark.get(p) ?? 0)) {
-        if (/"level":(10|20|30)\b/.test(line)) continue;
+        const slow = /"(ms|acquireMs|storeMs)":(\d+)/.exec(line);
+        if (/"level":(10|20|30)\b/.test(line) && !(process.env.FAULTS_VERBOSE === 'slow' && slow && Number(slow[2]) > 2000)) continue;
         out.push(`${name}: ${brief(line)}`);
       }
     }
