@@ -163,14 +163,19 @@ export class FaultCluster {
     return n;
   }
 
-  /** Calls answered OK whose answer was logged in [from, to] (ms since the epoch), across every node process. */
-  answeredBetween(from: number, to: number): number {
+  /**
+   * Calls answered OK that were running at `at` or answered in the `windowMs` before it (a host
+   * may not have stored such a result yet), across every node process: from each "call done"
+   * line's time and duration.
+   */
+  answeredAround(at: number, windowMs: number): number {
     let n = 0;
     for (const p of this.#allKernelProcs) {
       for (const line of p.log) {
         if (!line.includes('"msg":"call done"')) continue;
-        const t = Number(/"time":(\d+)/.exec(line)?.[1]);
-        if (t >= from && t <= to) n++;
+        const done = Number(/"time":(\d+)/.exec(line)?.[1]);
+        const ms = Number(/"ms":(\d+)/.exec(line)?.[1] ?? 0);
+        if (done - ms <= at && done >= at - windowMs) n++;
       }
     }
     return n;

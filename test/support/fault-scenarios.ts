@@ -39,10 +39,10 @@ export interface RunResult {
   /** Kernel calls answered beyond those recorded in the histories, and the bound. */
   repeatedCalls: number;
   /**
-   * Calls in flight on the nodes at the fault, plus calls answered in the 250 ms before it (their
-   * results may not be stored yet), plus attempts the gateways gave up on and retried (a node may
-   * still have answered such an attempt, unseen): the most calls that may be answered without
-   * their result being recorded.
+   * The most calls that may be answered without their result being recorded: calls running (or
+   * answered in the 250 ms before) at the fault and at every takeover after it, from the nodes'
+   * call logs, plus attempts the gateways gave up on and retried (a node may still have answered
+   * such an attempt, unseen).
    */
   inFlightAtFault: number;
   /** Worst time from the fault to the next recorded kernel progress of a running job. */
@@ -61,7 +61,7 @@ export interface Baseline {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** How long before a fault a kernel answer counts as possibly not yet stored by its host. */
+/** How long before an ownership change a kernel answer counts as possibly not yet stored by its host. */
 const APPEND_WINDOW_MS = 250;
 
 // --- the GraphQL API, with timeouts (a frozen gateway must not hang the harness) ---------------
@@ -306,17 +306,13 @@ export async function runFault(cluster: FaultCluster, history: HistoryReader, ki
   await waitProgress(history, ids, kind === 'kernel-kill' ? 1 : (o.progressSteps ?? 3), 120_000);
 
   const faults: number[] = [];
-  let inFlight = 0;
   let staleLetGo: boolean | undefined;
   let victimGateway: GatewaySlot | undefined;
-  const sampleInFlight = async (): Promise<number> => cluster.callsInFlight();
   switch (kind) {
     case 'gateway-kill': {
       victimGateway = (await hostsOf(cluster, history, jobs)).busiest(run);
-      const before = await sampleInFlight();
       faults.push(Date.now());
       await cluster.killGateway(victimGateway);
-      inFlight = Math.max(before, await sampleInFlight());
       break;
     }
     case 'kernel-kill': {
@@ -331,7 +327,6 @@ export async function runFault(cluster: FaultCluster, history: HistoryReader, ki
         }
         await sleep(20);
       }
-      inFlight = await sampleInFlight();
       faults.push(Date.now());
       await cluster.killKernel(victim);
       log(`  killed kernel ${victim.id}`);
@@ -339,7 +334,6 @@ export async function runFault(cluster: FaultCluster, history: HistoryReader, ki
     }
     case 'nats-kill': {
       const victim = cluster.nats.nodes[run % cluster.nats.nodes.length];
-      inFlight = await sampleInFlight();
       faults.push(Date.now());
       await victim.kill();
       log(`  killed NATS ${victim.name}`);
@@ -347,7 +341,6 @@ export async function runFault(cluster: FaultCluster, history: HistoryReader, ki
     }
     case 'nats-rolling-restart': {
       for (const n of cluster.nats.nodes) {
-        inFlight += await sampleInFlight();
         faults.push(Date.now());
         await n.stop();
         await n.start();
@@ -362,10 +355,8 @@ export async function runFault(cluster: FaultCluster, history: HistoryReader, ki
       const victimHost = hosts.hostOf.get(victimGateway);
       // the jobs the frozen gateway hosts (a job may have been claimed by the other gateway first)
       const mine = hosts.running.filter((r) => r.host === victimHost).map((r) => r.id);
-      const before = await sampleInFlight();
       faults.push(Date.now());
       cluster.freezeGateway(victimGateway);
-      inFlight = before;
       // until the other gateway has taken every unfinished job of the frozen one and recorded progress
       const takenAt = Date.now();
       const taken = new Set<string>();
@@ -428,10 +419,13 @@ export async function runFault(cluster: FaultCluster, history: HistoryReader, ki
   const repeatedCalls = cluster.answeredCalls() - answered0 - recorded - baseline.extraCalls;
   let retried = 0;
   for (const g of cluster.allGatewayProcs) for (const l of g.log.slice(gatewayLogMarks.get(g) ?? 0)) if (l.includes('kernel call failed; retrying') && l.includes('"attempt"')) retried++;
-  // An answer the host received shortly before the fault may not be stored yet (its append in
-  // flight): such a call was in flight from the journal's point of view.
-  const justAnswered = faults.reduce((n, f) => n + cluster.answeredBetween(f - APPEND_WINDOW_MS, f), 0);
-  inFlight += retried + justAnswered;
+  // The calls a new owner may run again are those in flight (running, or answered but maybe not
+  // yet stored) at an ownership change: the fault itself, and every takeover after it (a NATS
+  // outage can make a live host's lease renewals fail and its jobs move). Counted from the nodes'
+  // call logs (time and duration of each answer), so calls never answered do not count.
+  const instants = [...faults, ...audits.flatMap((a) => a.activations.slice(1).map((x) => x.at)).filter((t) => t >= faults[0])];
+  const spanning = instants.reduce((n, t) => n + cluster.answeredAround(t, APPEND_WINDOW_MS), 0);
+  const inFlight = spanning + retried;
   if (repeatedCalls > inFlight) problems.push(`${repeatedCalls} kernel calls answered beyond those recorded, more than the ${inFlight} in flight at the fault`);
   const recoveries = audits.map((a) => recoveryAfter(a.kernelCompletionTimes, faults)).filter((x): x is number => x !== undefined);
   return {
