@@ -318,18 +318,21 @@ export async function runFault(cluster: FaultCluster, history: HistoryReader, ki
     case 'kernel-kill': {
       // mid-call: wait (briefly) for a node with a call in flight
       let victim = cluster.kernels[run % cluster.kernels.length];
-      for (let i = 0; i < 200; i++) {
+      let midCall = false;
+      // (a few quick looks: waiting longer lets short jobs finish before the kill)
+      for (let i = 0; i < 15; i++) {
         const byNode = await cluster.inFlightByNode();
         const busy = byNode.findIndex((n) => n > 0);
         if (busy >= 0) {
           victim = cluster.kernels[busy];
+          midCall = true;
           break;
         }
         await sleep(20);
       }
       faults.push(Date.now());
       await cluster.killKernel(victim);
-      log(`  killed kernel ${victim.id}`);
+      log(`  killed kernel ${victim.id} (${midCall ? 'with calls in flight' : 'no call seen in flight'})`);
       break;
     }
     case 'nats-kill': {
