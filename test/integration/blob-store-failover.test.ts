@@ -33,11 +33,11 @@ test('blobs of one and of several chunks read back at once after a server of thr
   const ids = await Promise.all(blobs.map(async (b) => (await store.put(b)).id));
   for (const [i, id] of ids.entries()) assert.deepEqual(Buffer.from(await store.get(id)), Buffer.from(blobs[i]));
 
+  const jsm = await jetstreamManager(nc, { timeout: 2_000 });
   const leader = await cluster.metaLeader();
   const victim = cluster.nodes.find((n) => n.name !== leader)!;
   await victim.kill();
   // once the bucket's stream has a leader again (it may have been on the dead server)
-  const jsm = await jetstreamManager(nc, { timeout: 2_000 });
   for (let i = 0; ; i++) {
     const info = await jsm.streams.info('OBJ_failover').catch(() => undefined);
     if (info?.cluster?.leader) break;
