@@ -232,7 +232,11 @@ export interface StoredMessage {
 /**
  * Reads the messages on one subject from `fromSeq` up to the subject's last message at the time
  * of the call (or `maxMessages` of them), in order, with an ordered consumer (one subject
- * filter: fine on nats-server 2.9).
+ * filter: fine on nats-server 2.9). If the consumer cannot be made or stops delivering (after
+ * one server of a cluster dies, nats-server 2.9 keeps placing some new consumers on the dead
+ * server for minutes), the rest is read with message gets by subject from the stream leader, one
+ * request per message: slower, but it needs no consumer. Without this an activation failed and
+ * its job stayed without a host for a minute or more in the fault suite.
  */
 export async function readSubject(
   js: JetStreamClient,
@@ -245,12 +249,35 @@ export async function readSubject(
   const last = await jsm.streams.getMessage(stream, { last_by_subj: subject });
   if (!last || last.seq < fromSeq) return [];
   if (last.seq === fromSeq) return [{ seq: last.seq, data: last.data, time: last.time.getTime() }];
+  const out: StoredMessage[] = [];
+  let stalled: unknown;
+  try {
+    await readWithConsumer(js, stream, subject, fromSeq, last.seq, maxMessages, out);
+  } catch (err) {
+    if ((err as { code?: unknown }).code === 'READ_STALLED') stalled = err;
+  }
+  // Whatever the consumer did not deliver (nothing, if it could not be made).
+  let seq = out.length ? out[out.length - 1].seq : fromSeq - 1;
+  while (seq < last.seq && out.length < maxMessages) {
+    // `next_by_subj` (nats-server 2.9+) is missing from the client's type for the non-direct get.
+    const m = await jsm.streams.getMessage(stream, { next_by_subj: subject, seq: seq + 1 } as unknown as { seq: number });
+    if (!m || m.seq > last.seq) {
+      // Gone before its last message: purged while we read.
+      if (stalled) throw stalled;
+      break;
+    }
+    out.push({ seq: m.seq, data: m.data, time: m.time.getTime() });
+    seq = m.seq;
+  }
+  return out;
+}
+
+async function readWithConsumer(js: JetStreamClient, stream: string, subject: string, fromSeq: number, lastSeq: number, maxMessages: number, out: StoredMessage[]): Promise<void> {
   const consumer = await js.consumers.get(stream, {
     filter_subjects: subject,
     ...(fromSeq > 1 ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: fromSeq } : { deliver_policy: DeliverPolicy.All }),
     inactive_threshold: 30_000,
   });
-  const out: StoredMessage[] = [];
   const messages = await consumer.consume({ max_messages: 2_000 });
   // If the subject is purged while we read, the last message never comes: give up rather than hang.
   let stalled = false;
@@ -267,10 +294,10 @@ export async function readSubject(
     for await (const m of messages) {
       arm();
       out.push({ seq: m.seq, data: m.data, time: Math.floor(m.info.timestampNanos / 1_000_000) });
-      if (m.seq >= last.seq || out.length >= maxMessages) break;
+      if (m.seq >= lastSeq || out.length >= maxMessages) break;
     }
     if (stalled) {
-      throw new CodedError('READ_STALLED', `reading ${subject} stopped receiving messages before its last sequence ${last.seq} (purged meanwhile, or the server is overloaded); try again.`, { retryable: true });
+      throw new CodedError('READ_STALLED', `reading ${subject} stopped receiving messages before its last sequence ${lastSeq} (purged meanwhile, or the server is overloaded); try again.`, { retryable: true });
     }
   } finally {
     clearTimeout(timer);
@@ -279,5 +306,4 @@ export async function readSubject(
     messages.close().catch(() => undefined);
     consumer.delete().catch(() => undefined);
   }
-  return out;
 }

@@ -117,11 +117,27 @@ export class LeaseManager {
     return { id, revision, value };
   }
 
-  /** Renews at the revision this host last wrote; false if someone else changed the key. */
+  /**
+   * Renews at the revision this host last wrote; false if someone else changed the key. A
+   * renewal whose answer was lost (a timeout while a NATS server fails over) may still have been
+   * stored: the key then holds this host's own lease at a newer revision, and that is adopted
+   * rather than taken for another host's claim (which left the instance with no host at all
+   * until the lease lapsed and a scan found it).
+   */
   async renew(lease: Lease): Promise<boolean> {
     const value: LeaseValue = { ...lease.value, deadline: this.#clock() + this.ttlMs };
     try {
       lease.revision = await this.#kv.update(lease.id, encode(value), lease.revision);
+      lease.value = value;
+      return true;
+    } catch (err) {
+      if (!isWrongLastSequence(err)) throw err;
+    }
+    const e = await this.#kv.get(lease.id);
+    const current = e && e.operation === 'PUT' ? decode(e.value) : undefined;
+    if (!e || !current || current.owner !== this.hostId || current.claimedAt !== lease.value.claimedAt) return false;
+    try {
+      lease.revision = await this.#kv.update(lease.id, encode(value), e.revision);
       lease.value = value;
       return true;
     } catch (err) {

@@ -5,6 +5,7 @@ import { Kvm, type KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { BlobStore } from '../common/blob-store.ts';
 import { CodedError } from '../common/errors.ts';
+import { consistentBucketOptions } from '../common/kv.ts';
 import { patchworkNames, type PatchworkNames } from '../common/names.ts';
 import { InstanceIndex } from './instance-index.ts';
 import { DEFAULT_INLINE_MAX_BYTES, ValueStore } from './values.ts';
@@ -51,8 +52,8 @@ export async function openActorStorage(nc: NatsConnection, opts: StorageOptions 
     }
     const kvm = new Kvm(nc);
     const [leaseKv, indexKv, blobs] = await Promise.all([
-      kvm.create(names.leaseBucket, { history: 1, replicas, storage: StorageType.File }),
-      kvm.create(names.indexBucket, { history: 1, replicas, storage: StorageType.File }),
+      kvm.create(names.leaseBucket, consistentBucketOptions(replicas)),
+      kvm.create(names.indexBucket, consistentBucketOptions(replicas)),
       opts.blobs ? Promise.resolve(opts.blobs) : BlobStore.open(nc, { bucket: names.blobBucket, replicas }),
     ]);
     return { nc, js, jsm, names, leaseKv, indexKv, index: new InstanceIndex(indexKv), values: new ValueStore(blobs, opts.inlineMaxBytes ?? DEFAULT_INLINE_MAX_BYTES) };

@@ -1,8 +1,16 @@
 // Content-addressed blobs in the JetStream Object Store: a blob's id is the SHA-256 of its bytes
 // (lower-case hex), so equal bytes are stored once, any process can check what it read, and an
 // id in an event is a promise about exact content. Images, NNFs and large event values live here.
+//
+// Reads fetch the object's chunks one by one from the stream leader (a message get by subject
+// from the previous chunk's sequence) instead of through the Object Store's `get`, which creates
+// an ordered consumer per read. After one server of a three-server cluster dies, nats-server 2.9
+// keeps placing some new consumers on the dead server for minutes, so about one consumer-based
+// read in three timed out and a job's kernel steps (several blob reads each) stalled for a minute
+// or more; message gets are answered by the stream's (re-elected) leader at once.
 import { createHash } from 'node:crypto';
-import { Objm, StorageType, type ObjectStore } from '@nats-io/obj';
+import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
+import { Objm, StorageType, type ObjectInfo, type ObjectStore } from '@nats-io/obj';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { CodedError } from './errors.ts';
 
@@ -35,10 +43,12 @@ export function assertBlobId(id: string): void {
 export class BlobStore {
   readonly bucket: string;
   readonly #os: ObjectStore;
+  readonly #jsm: JetStreamManager;
 
-  private constructor(bucket: string, os: ObjectStore) {
+  private constructor(bucket: string, os: ObjectStore, jsm: JetStreamManager) {
     this.bucket = bucket;
     this.#os = os;
+    this.#jsm = jsm;
   }
 
   /** Opens the bucket, creating it if needed. */
@@ -49,7 +59,7 @@ export class BlobStore {
       replicas: opts.replicas ?? 1,
       ...(opts.ttlMs ? { ttl: opts.ttlMs * 1_000_000 } : {}),
     });
-    return new BlobStore(opts.bucket, os);
+    return new BlobStore(opts.bucket, os, await jetstreamManager(nc));
   }
 
   /** Stores bytes (once: a blob already present is not written again) and returns its ref. */
@@ -65,7 +75,8 @@ export class BlobStore {
   /** Reads a blob and checks its bytes against its id. */
   async get(id: string): Promise<Uint8Array> {
     assertBlobId(id);
-    const bytes = await this.#os.getBlob(id);
+    const info = await this.#os.info(id);
+    const bytes = info && !info.deleted ? await this.#readChunks(info) : null;
     if (!bytes) {
       throw new CodedError('BLOB_NOT_FOUND', `blob ${id} is not in bucket '${this.bucket}': it was never stored here, or it expired or was deleted. Upload it again, or check that writer and reader use the same bucket.`, {
         details: { id, bucket: this.bucket },
@@ -78,6 +89,29 @@ export class BlobStore {
       });
     }
     return bytes;
+  }
+
+  /** The object's chunks in order, each a message get from the stream leader; null if one is gone (deleted meanwhile). */
+  async #readChunks(info: ObjectInfo): Promise<Uint8Array | null> {
+    const stream = `OBJ_${this.bucket}`;
+    const subject = `$O.${this.bucket}.C.${info.nuid}`;
+    const parts: Uint8Array[] = [];
+    let seq = 0;
+    for (let i = 0; i < info.chunks; i++) {
+      // `next_by_subj` (nats-server 2.9+) is missing from the client's type for the non-direct get.
+      const m = await this.#jsm.streams.getMessage(stream, { next_by_subj: subject, seq: seq + 1 } as unknown as { seq: number });
+      if (!m) return null;
+      parts.push(m.data);
+      seq = m.seq;
+    }
+    if (parts.length === 1) return parts[0];
+    const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+    let o = 0;
+    for (const p of parts) {
+      out.set(p, o);
+      o += p.length;
+    }
+    return out;
   }
 
   async has(id: string): Promise<boolean> {

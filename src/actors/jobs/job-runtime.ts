@@ -2,9 +2,9 @@
 // benchmark): an ActorHost that hosts inpaint jobs with the kernel dispatcher, the kernel
 // cluster client, the job service over them, and a graceful close. One call, one object.
 import { Kvm } from '@nats-io/kv';
-import { StorageType } from '@nats-io/jetstream';
 import type { Logger } from 'pino';
 import { pino } from 'pino';
+import { consistentBucketOptions } from '../../common/kv.ts';
 import { connectNats, type NatsConnection } from '../../common/nats.ts';
 import { patchworkNames } from '../../common/names.ts';
 import { KernelCluster, type KernelClusterOptions, type LiveNode } from '../../kernel/client/index.ts';
@@ -84,7 +84,7 @@ export async function createJobRuntime(opts: JobRuntimeOptions): Promise<JobRunt
     const names = patchworkNames(opts.namespace ?? 'job');
     const replicas = opts.replicas ?? 1;
     const kvm = new Kvm(nc);
-    const bucket = (name: string) => kvm.create(name, { history: 1, replicas, storage: StorageType.File });
+    const bucket = (name: string) => kvm.create(name, consistentBucketOptions(replicas));
     const [uploadKv, outputKv, admissionKv] = await Promise.all([bucket(names.uploadBucket), bucket(names.outputBucket), bucket(names.admissionBucket)]);
     cluster = await KernelCluster.connect({ ...(opts.kernel ?? {}), nc, names, log: log.child({ part: 'kernel-client' }) });
     const metrics = new JobMetrics();
