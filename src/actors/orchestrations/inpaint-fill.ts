@@ -10,7 +10,7 @@
 //
 // Between steps the job checks its controls (pause holds, accept ends the fill with the last
 // complete step as the picture); after each step it records progress and asks for a preview.
-import { shardCount, splitTiles } from '../../kernel/client/shards.ts';
+import { pullChunks, shardCount, splitTiles } from '../../kernel/client/shards.ts';
 import {
   JobActivity,
   type BlobOutput,
@@ -104,35 +104,12 @@ export async function fill(run: JobRun): Promise<FillOutcome> {
   const progress = (level: number, iteration: number, changed: number, results: ResultRefValue[], state: Uint8Array): void =>
     run.completed({ level, iteration, results, state }, changed, { level, levels: levels.length, iteration, progress: fraction(level, iteration) });
 
-  /** One step as `chunks` calls over `nodes` nodes, each node pulling the next chunk when free. */
-  const wave = async (nodes: number, chunks: number[][], request: (tiles: number[], chunk: number) => StepRequest): Promise<StepOutput[]> => {
-    const out = new Array<StepOutput>(chunks.length);
-    let nextChunk = 0;
-    let failed = false;
-    const loops: Promise<void>[] = [];
-    for (let d = 0; d < CALLS_PER_NODE; d++) {
-      for (let rank = 0; rank < nodes; rank++) {
-        loops.push(
-          (async () => {
-            for (;;) {
-              // A pause stops the step between chunks: no new kernel work while paused.
-              await run.holdWhilePaused();
-              if (failed || nextChunk >= chunks.length) return;
-              const c = nextChunk++;
-              try {
-                out[c] = await step(request(chunks.length === 1 ? [] : chunks[c], c), rank);
-              } catch (e) {
-                failed = true;
-                throw e;
-              }
-            }
-          })(),
-        );
-      }
-    }
-    await Promise.all(loops);
-    return out;
-  };
+  /**
+   * One step as `chunks` calls over `nodes` nodes, each node pulling the next chunk when free. A
+   * pause stops the step between chunks: no new kernel work while paused.
+   */
+  const wave = (nodes: number, chunks: number[][], request: (tiles: number[], chunk: number) => StepRequest): Promise<StepOutput[]> =>
+    pullChunks(nodes, CALLS_PER_NODE, chunks.length, (c, rank) => step(request(chunks.length === 1 ? [] : chunks[c], c), rank), () => run.holdWhilePaused());
 
   let previous: ResultRefValue[] = [];
   let previousState: Uint8Array = new Uint8Array(0);

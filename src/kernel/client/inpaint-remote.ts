@@ -13,7 +13,7 @@ import type { ImageFormat } from '../image-io.ts';
 import { formatToWire } from '../cluster/wire.ts';
 import { StepMode, type BlobRef, type JobSpec, type PrepareResponse, type ResultRef, type StepRequest, type StepResponse, type Usage } from '../generated/patchwork/kernel/v1/kernel.ts';
 import type { CallResult, KernelCluster } from './kernel-cluster.ts';
-import { shardCount, splitTiles } from './placement.ts';
+import { pullChunks, shardCount, splitTiles } from './shards.ts';
 
 export interface RemoteProgress {
   level: number;
@@ -142,32 +142,8 @@ export async function inpaintRemote(cluster: KernelCluster, job: JobSpec, opts: 
     return splitTiles(work, nodes === 1 ? 1 : Math.min(levels[l].tileCount, nodes * chunksPerNode));
   };
   /** Runs one step as `chunks` calls over `nodes` nodes, each node pulling the next chunk when free. */
-  const wave = async (nodes: number, chunks: number[][], request: (tiles: number[], chunk: number) => Omit<StepRequest, 'job'>): Promise<StepResponse[]> => {
-    const out = new Array<StepResponse>(chunks.length);
-    let nextChunk = 0;
-    let failed = false;
-    const loops: Promise<void>[] = [];
-    // Round robin first (chunk 0 to node 0, chunk 1 to node 1, ...), then whoever is free.
-    for (let d = 0; d < CALLS_PER_NODE; d++) {
-      for (let rank = 0; rank < nodes; rank++) {
-        loops.push(
-          (async () => {
-            while (!failed && nextChunk < chunks.length) {
-              const c = nextChunk++;
-              try {
-                out[c] = await step(request(chunks.length === 1 ? [] : chunks[c], c), rank);
-              } catch (e) {
-                failed = true;
-                throw e;
-              }
-            }
-          })(),
-        );
-      }
-    }
-    await Promise.all(loops);
-    return out;
-  };
+  const wave = (nodes: number, chunks: number[][], request: (tiles: number[], chunk: number) => Omit<StepRequest, 'job'>): Promise<StepResponse[]> =>
+    pullChunks(nodes, CALLS_PER_NODE, chunks.length, (c, rank) => step(request(chunks.length === 1 ? [] : chunks[c], c), rank));
   const progress = (level: number, iteration: number, changed: number, results: ResultRef[], state: Uint8Array): void => {
     if (!opts.onProgress) return;
     opts.onProgress({

@@ -27,3 +27,44 @@ export function splitTiles(work: readonly number[], shards: number): number[][] 
   for (const s of out) s.sort((a, b) => a - b);
   return out;
 }
+
+/**
+ * Runs `count` chunk calls over `nodes` ranks with `callsPerNode` loops per rank: round robin
+ * first (chunk 0 to rank 0, chunk 1 to rank 1, ...), then whichever loop is free pulls the next
+ * chunk. `beforeEach` runs before a loop pulls (the orchestration holds there while paused). The
+ * first failure stops further pulls and rejects. Results in chunk order. Pure scheduling: no
+ * I/O of its own, so the orchestration and the remote driver share it.
+ */
+export async function pullChunks<T>(
+  nodes: number,
+  callsPerNode: number,
+  count: number,
+  call: (chunk: number, rank: number) => Promise<T>,
+  beforeEach?: () => Promise<void>,
+): Promise<T[]> {
+  const out = new Array<T>(count);
+  let nextChunk = 0;
+  let failed = false;
+  const loops: Promise<void>[] = [];
+  for (let d = 0; d < callsPerNode; d++) {
+    for (let rank = 0; rank < nodes; rank++) {
+      loops.push(
+        (async () => {
+          for (;;) {
+            if (beforeEach) await beforeEach();
+            if (failed || nextChunk >= count) return;
+            const c = nextChunk++;
+            try {
+              out[c] = await call(c, rank);
+            } catch (e) {
+              failed = true;
+              throw e;
+            }
+          }
+        })(),
+      );
+    }
+  }
+  await Promise.all(loops);
+  return out;
+}
