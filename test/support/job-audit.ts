@@ -37,7 +37,12 @@ export interface JobAudit {
   /** Messages an older activation wrote after a newer one had written (fencing broken). */
   staleWrites: number;
   /** Hosts in order of their Activated events, with the time. */
-  activations: Array<{ host: string; at: number }>;
+  /**
+   * Each activation: its host, its time, and the time of the last message stored before it (the
+   * previous owner's last durable write; 0 for the first), so a harness knows which answered
+   * calls no owner can have recorded.
+   */
+  activations: Array<{ host: string; at: number; lastStoredBefore: number }>;
   /** Kernel activities (kernel.prepare/step/preview/finish) recorded as completed. */
   kernelCompleted: number;
   /** Server times of the messages holding a kernel activity's completion. */
@@ -130,7 +135,10 @@ export function auditJournal(id: string, messages: readonly JournalMessage[]): J
   let starts = 0;
   let terminals = 0;
   let lastTurn = -Infinity;
+  let previousTime = 0;
   for (const m of messages) {
+    const storedBefore = previousTime;
+    previousTime = m.time;
     for (const e of m.events) {
       a.events++;
       switch (e.type) {
@@ -139,7 +147,7 @@ export function auditJournal(id: string, messages: readonly JournalMessage[]): J
           starts++;
           break;
         case 'Activated':
-          a.activations.push({ host: e.host, at: e.at });
+          a.activations.push({ host: e.host, at: e.at, lastStoredBefore: storedBefore });
           break;
         case 'TimerCreated':
         case 'Now':
