@@ -440,8 +440,11 @@ export async function runFault(cluster: FaultCluster, history: HistoryReader, ki
   const spanning = instants.reduce((n, x) => n + cluster.answeredAround(x.at, x.windowMs), 0);
   // (plus what a fault-free run answers beyond its records: calls abandoned by design, e.g. a step
   // whose result was no longer needed)
-  const inFlight = spanning + retried + baseline.extraCalls;
-  if (repeatedCalls > inFlight) problems.push(`${repeatedCalls} kernel calls answered beyond those recorded, more than the ${inFlight} in flight at the fault and at ${instants.length - faults.length} takeovers after it`);
+  // (plus kernel activity attempts that failed and were tried again, e.g. an output registration
+  // that failed after the node answered: the history records each activity's attempts)
+  const activityRetries = audits.reduce((n, a) => n + a.kernelRetriedAttempts, 0);
+  const inFlight = spanning + retried + activityRetries + baseline.extraCalls;
+  if (repeatedCalls > inFlight) problems.push(`${repeatedCalls} kernel calls answered beyond those recorded, more than the ${inFlight} in flight at the fault and at ${instants.length - faults.length} takeovers after it, ${retried} client retries, ${activityRetries} activity retries`);
   const recoveries = audits.map((a) => recoveryAfter(a.kernelCompletionTimes, faults)).filter((x): x is number => x !== undefined);
   return {
     fault: kind,

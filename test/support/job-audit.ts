@@ -47,6 +47,8 @@ export interface JobAudit {
   kernelCompleted: number;
   /** Server times of the messages holding a kernel activity's completion. */
   kernelCompletionTimes: number[];
+  /** Kernel activity attempts that failed before the recorded one (each may have run its call). */
+  kernelRetriedAttempts: number;
   terminal: string | undefined;
   problems: string[];
 }
@@ -88,7 +90,7 @@ export async function readJournal(nc: NatsConnection, stream: string, subject: s
 }
 
 export function auditJournal(id: string, messages: readonly JournalMessage[]): JobAudit {
-  const a: JobAudit = { id, messages: messages.length, events: 0, lost: 0, doubled: 0, staleWrites: 0, activations: [], kernelCompleted: 0, kernelCompletionTimes: [], terminal: undefined, problems: [] };
+  const a: JobAudit = { id, messages: messages.length, events: 0, lost: 0, doubled: 0, staleWrites: 0, activations: [], kernelCompleted: 0, kernelCompletionTimes: [], kernelRetriedAttempts: 0, terminal: undefined, problems: [] };
   // --- writers: batch sequences and fencing
   const batches = new Map<string, number[]>();
   const retired = new Set<string>();
@@ -180,6 +182,7 @@ export function auditJournal(id: string, messages: readonly JournalMessage[]): J
           a.problems.push(`step ${e.seq} settled twice (${e.type})`);
         }
         settled.add(e.seq);
+        if ((e.type === 'ActivityCompleted' || e.type === 'ActivityFailed') && KERNEL.has(e.name)) a.kernelRetriedAttempts += Math.max(0, (e.attempts ?? 1) - 1);
         if (e.type === 'ActivityCompleted' && KERNEL.has(e.name)) {
           a.kernelCompleted++;
           a.kernelCompletionTimes.push(m.time);
