@@ -122,7 +122,7 @@ export class InstanceIndex {
 
   /** Every entry, in one pass over the bucket. Listing reads the whole index: fine for tens of thousands. */
   async listAll(): Promise<IndexEntry[]> {
-    return (await readAllEntries(this.#kv)).map((e) => decodeIndexEntry(e.value));
+    return (await readAllEntries(this.#kv, 10_000)).map((e) => decodeIndexEntry(e.value));
   }
 }
 

@@ -2,8 +2,13 @@
 // bucket's last stream sequence at the start, instead of listing keys and fetching each (one
 // request per key). (The watch's per-message pending count is not a reliable end marker on
 // nats-server 2.9 while keys are being written: it can stay above 0 for the last entry.)
+//
+// A watch needs a consumer, and for minutes after one server of a cluster dies nats-server 2.9
+// keeps placing some new consumers on the dead server. So every whole-bucket read here also has
+// a way without any consumer: the keys from the stream's per-subject counts (a stream info
+// request) and each value by a message get, both answered by the stream leader.
 import { StorageType } from '@nats-io/jetstream';
-import { KvWatchInclude, type KV, type KvEntry, type KvOptions } from '@nats-io/kv';
+import { Bucket, KvWatchInclude, type KV, type KvEntry, type KvOptions } from '@nats-io/kv';
 import { CodedError } from './errors.ts';
 
 /**
@@ -19,8 +24,44 @@ export function consistentBucketOptions(replicas: number): Partial<KvOptions> {
   return { history: 1, replicas, storage: StorageType.File, ...(replicas > 1 ? { allow_direct: false } : {}) };
 }
 
-/** The current value of every key (deleted keys left out). */
-export async function readAllEntries(kv: KV, timeoutMs = 10_000): Promise<KvEntry[]> {
+/**
+ * The current value of every key (deleted keys left out): by a watch, or, when the watch fails or
+ * does not finish within `watchMs`, key by key without a consumer (see the top of this file).
+ */
+export async function readAllEntries(kv: KV, watchMs = 3_000): Promise<KvEntry[]> {
+  // The whole watch (making its consumer included) gets `watchMs`; one that is late is left to
+  // stop itself by its own deadline.
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), watchMs)));
+  const byWatch = readAllEntriesByWatch(kv, watchMs * 2).catch(() => null);
+  try {
+    return (await Promise.race([byWatch, late])) ?? (await readAllEntriesByGets(kv));
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Keys that have a message in the bucket's stream (deleted keys included: their markers count). */
+export async function listKeysWithoutConsumer(kv: KV): Promise<string[]> {
+  if (!(kv instanceof Bucket)) throw new CodedError('KV_UNSUPPORTED', 'listing keys without a consumer needs a JetStream KV bucket (Kvm.create / Kvm.open).');
+  const info = await kv.jsm.streams.info(kv.stream, { subjects_filter: `${kv.prefix}.>` });
+  const start = kv.prefix.length + 1;
+  return Object.keys(info.state.subjects ?? {}).map((subject) => subject.slice(start));
+}
+
+/** Every current value, one message get per key: slower than a watch, but needs no consumer. */
+export async function readAllEntriesByGets(kv: KV, parallel = 16): Promise<KvEntry[]> {
+  const keys = await listKeysWithoutConsumer(kv);
+  const out: KvEntry[] = [];
+  for (let i = 0; i < keys.length; i += parallel) {
+    const got = await Promise.all(keys.slice(i, i + parallel).map((k) => kv.get(k)));
+    for (const e of got) if (e && e.operation === 'PUT') out.push(e);
+  }
+  return out;
+}
+
+/** The current value of every key (deleted keys left out), through one watch. */
+export async function readAllEntriesByWatch(kv: KV, timeoutMs = 10_000): Promise<KvEntry[]> {
   const status = await kv.status();
   const lastSeq = status.streamInfo.state.last_seq;
   if (status.values === 0 || lastSeq === 0) return [];

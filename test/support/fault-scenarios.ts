@@ -430,12 +430,21 @@ export async function runFault(cluster: FaultCluster, history: HistoryReader, ki
   // yet stored) at an ownership change: the fault itself, and every takeover after it (a NATS
   // outage can make a live host's lease renewals fail and its jobs move). Counted from the nodes'
   // call logs (time and duration of each answer), so calls never answered do not count.
-  const instants = [...faults, ...audits.flatMap((a) => a.activations.slice(1).map((x) => x.at)).filter((t) => t >= faults[0])];
-  const spanning = instants.reduce((n, t) => n + cluster.answeredAround(t, APPEND_WINDOW_MS), 0);
+  // For a takeover the window reaches back to the previous owner's last stored message: a call
+  // answered after that can never have been recorded (during a NATS outage a host keeps running
+  // steps while its appends wait, up to its unacked-events cap, and then gives the job up).
+  const instants = [
+    ...faults.map((at) => ({ at, windowMs: APPEND_WINDOW_MS })),
+    ...audits.flatMap((a) => a.activations.slice(1).map((x) => ({ at: x.at, windowMs: Math.max(APPEND_WINDOW_MS, x.at - x.lastStoredBefore) }))).filter((x) => x.at >= faults[0]),
+  ];
+  const spanning = instants.reduce((n, x) => n + cluster.answeredAround(x.at, x.windowMs), 0);
   // (plus what a fault-free run answers beyond its records: calls abandoned by design, e.g. a step
   // whose result was no longer needed)
-  const inFlight = spanning + retried + baseline.extraCalls;
-  if (repeatedCalls > inFlight) problems.push(`${repeatedCalls} kernel calls answered beyond those recorded, more than the ${inFlight} in flight at the fault`);
+  // (plus kernel activity attempts that failed and were tried again, e.g. an output registration
+  // that failed after the node answered: the history records each activity's attempts)
+  const activityRetries = audits.reduce((n, a) => n + a.kernelRetriedAttempts, 0);
+  const inFlight = spanning + retried + activityRetries + baseline.extraCalls;
+  if (repeatedCalls > inFlight) problems.push(`${repeatedCalls} kernel calls answered beyond those recorded, more than the ${inFlight} in flight at the fault and at ${instants.length - faults.length} takeovers after it, ${retried} client retries, ${activityRetries} activity retries`);
   const recoveries = audits.map((a) => recoveryAfter(a.kernelCompletionTimes, faults)).filter((x): x is number => x !== undefined);
   return {
     fault: kind,

@@ -37,11 +37,18 @@ export interface JobAudit {
   /** Messages an older activation wrote after a newer one had written (fencing broken). */
   staleWrites: number;
   /** Hosts in order of their Activated events, with the time. */
-  activations: Array<{ host: string; at: number }>;
+  /**
+   * Each activation: its host, its time, and the time of the last message stored before it (the
+   * previous owner's last durable write; 0 for the first), so a harness knows which answered
+   * calls no owner can have recorded.
+   */
+  activations: Array<{ host: string; at: number; lastStoredBefore: number }>;
   /** Kernel activities (kernel.prepare/step/preview/finish) recorded as completed. */
   kernelCompleted: number;
   /** Server times of the messages holding a kernel activity's completion. */
   kernelCompletionTimes: number[];
+  /** Kernel activity attempts that failed before the recorded one (each may have run its call). */
+  kernelRetriedAttempts: number;
   terminal: string | undefined;
   problems: string[];
 }
@@ -83,7 +90,7 @@ export async function readJournal(nc: NatsConnection, stream: string, subject: s
 }
 
 export function auditJournal(id: string, messages: readonly JournalMessage[]): JobAudit {
-  const a: JobAudit = { id, messages: messages.length, events: 0, lost: 0, doubled: 0, staleWrites: 0, activations: [], kernelCompleted: 0, kernelCompletionTimes: [], terminal: undefined, problems: [] };
+  const a: JobAudit = { id, messages: messages.length, events: 0, lost: 0, doubled: 0, staleWrites: 0, activations: [], kernelCompleted: 0, kernelCompletionTimes: [], kernelRetriedAttempts: 0, terminal: undefined, problems: [] };
   // --- writers: batch sequences and fencing
   const batches = new Map<string, number[]>();
   const retired = new Set<string>();
@@ -130,7 +137,10 @@ export function auditJournal(id: string, messages: readonly JournalMessage[]): J
   let starts = 0;
   let terminals = 0;
   let lastTurn = -Infinity;
+  let previousTime = 0;
   for (const m of messages) {
+    const storedBefore = previousTime;
+    previousTime = m.time;
     for (const e of m.events) {
       a.events++;
       switch (e.type) {
@@ -139,7 +149,7 @@ export function auditJournal(id: string, messages: readonly JournalMessage[]): J
           starts++;
           break;
         case 'Activated':
-          a.activations.push({ host: e.host, at: e.at });
+          a.activations.push({ host: e.host, at: e.at, lastStoredBefore: storedBefore });
           break;
         case 'TimerCreated':
         case 'Now':
@@ -172,6 +182,7 @@ export function auditJournal(id: string, messages: readonly JournalMessage[]): J
           a.problems.push(`step ${e.seq} settled twice (${e.type})`);
         }
         settled.add(e.seq);
+        if ((e.type === 'ActivityCompleted' || e.type === 'ActivityFailed') && KERNEL.has(e.name)) a.kernelRetriedAttempts += Math.max(0, (e.attempts ?? 1) - 1);
         if (e.type === 'ActivityCompleted' && KERNEL.has(e.name)) {
           a.kernelCompleted++;
           a.kernelCompletionTimes.push(m.time);

@@ -5,6 +5,7 @@
 // runtime whether to try again: kernel input errors (BAD_MASK, EMPTY_SOURCE, ...) are final;
 // unreachable, busy or draining nodes are retried (the cluster client fails over first).
 import { CodedError, isCodedError } from '../../common/errors.ts';
+import { isTransient } from '../../common/nats.ts';
 import {
   ImageFormat,
   StepMode,
@@ -39,6 +40,9 @@ import {
 import type { Admission } from './admission.ts';
 import type { TenantBlobRegistry } from './blob-registry.ts';
 import type { JobMetrics } from './job-metrics.ts';
+
+/** Tries of an output registration per activity attempt (backoff 100 ms doubling to 2 s: ~20 s). */
+const OUTPUT_REGISTRY_ATTEMPTS = 14;
 
 export interface JobDispatcherOptions {
   cluster: KernelCluster;
@@ -108,6 +112,25 @@ export class JobDispatcher implements Dispatcher {
     return o;
   }
 
+  /**
+   * Records that the tenant may read an output. The kernel work behind it is done: a registry
+   * write that fails for a NATS hiccup (a stream electing its leader after a server died) is
+   * tried again here, within the attempt's deadline, instead of failing the activity and running
+   * the kernel call again.
+   */
+  async #registerOutput(request: ActivityRequest, tenant: string, blobId: string): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.#o.outputs.put(tenant, blobId, { jobId: request.instanceId });
+        return;
+      } catch (err) {
+        const waitMs = Math.min(2_000, 50 * 2 ** attempt);
+        if (!isTransient(err) || request.signal.aborted || Date.now() + waitMs >= request.deadline || attempt >= OUTPUT_REGISTRY_ATTEMPTS) throw err;
+        await new Promise((r) => setTimeout(r, waitMs));
+      }
+    }
+  }
+
   async #run(request: ActivityRequest): Promise<unknown> {
     const { cluster } = this.#o;
     switch (request.name) {
@@ -173,7 +196,7 @@ export class JobDispatcher implements Dispatcher {
         if (!blob) throw new CodedError('KERNEL_INTERNAL', `kernel ${request.name} answered without a blob`, { retryable: true });
         this.#o.metrics?.usage(usage);
         // The tenant may download it from now on (previews and results only, never tile data).
-        await this.#o.outputs.put(i.tenant, blob.id, { jobId: request.instanceId });
+        await this.#registerOutput(request, i.tenant, blob.id);
         return { blob: { id: blob.id, size: Number(blob.size) }, usage } satisfies BlobOutput;
       }
       case JobActivity.admit: {

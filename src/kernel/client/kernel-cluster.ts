@@ -117,7 +117,7 @@ export class KernelCluster {
   static async connect(opts: KernelClusterOptions): Promise<KernelCluster> {
     setSha256Backend('native');
     const names = opts.names ?? patchworkNames(opts.namespace ?? 'job');
-    const nodes = await NodeSet.watch(await openNodeBucket(opts.nc, names, opts.replicas), opts.log);
+    const nodes = await NodeSet.watch(await openNodeBucket(opts.nc, names, opts.replicas), { log: opts.log });
     return new KernelCluster(nodes, names, opts);
   }
 
