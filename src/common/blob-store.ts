@@ -115,11 +115,14 @@ export class BlobStore {
     try {
       await this.#js.publish(`$O.${this.bucket}.M.${base64UrlPadded(Buffer.from(id, 'utf8'))}`, JSON.stringify(meta), { headers: h });
     } catch (e) {
-      // The name has metadata already: the blob is stored (ours is not needed), or it was
-      // deleted (the Object Store's own put replaces a deleted object).
-      await purgeChunks();
+      // Either the name has metadata already (the blob is stored, or it was deleted), or the
+      // publish failed or its ack was lost. Look before purging: metadata naming our chunks
+      // means our write went through, and its chunks must stay.
       const existing = await this.#os.info(id);
+      if (existing && !existing.deleted && existing.nuid === nuid) return { id, size: bytes.length };
+      await purgeChunks();
       if (!existing) throw e;
+      // The Object Store's own put replaces a deleted object.
       if (existing.deleted) await this.#os.putBlob({ name: id }, bytes);
     }
     return { id, size: bytes.length };

@@ -81,3 +81,28 @@ test('put writes the Object Store layout itself: the library reads it back, a se
     await nc.close();
   }
 });
+
+test('a put whose metadata was stored but whose ack was lost keeps its chunks: the blob reads back', async () => {
+  const nc = await connectNats({ servers: server.url });
+  try {
+    const bucket = uniqueNamespace('blobs');
+    const store = await BlobStore.open(nc, { bucket });
+    // The server stores the metadata; its answer never reaches the writer (as in a failover).
+    const request = nc.request.bind(nc);
+    let lost = 0;
+    nc.request = async (subject, payload, opts) => {
+      const reply = await request(subject, payload, opts);
+      if (subject.startsWith(`$O.${bucket}.M.`)) {
+        lost++;
+        throw new Error('TIMEOUT (the ack was lost)');
+      }
+      return reply;
+    };
+    const bytes = new Uint8Array(200_000).map((_, i) => (i * 31) % 256);
+    const ref = await store.put(bytes);
+    assert.equal(lost, 1);
+    assert.deepEqual(Buffer.from(await store.get(ref.id)), Buffer.from(bytes));
+  } finally {
+    await nc.close();
+  }
+});
