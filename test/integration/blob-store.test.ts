@@ -1,6 +1,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { jetstreamManager } from '@nats-io/jetstream';
 import { Objm } from '@nats-io/obj';
 import { BlobStore } from '../../src/common/blob-store.ts';
 import { connectNats } from '../../src/common/nats.ts';
@@ -46,6 +47,61 @@ test('a blob whose stored bytes do not match its id is reported as BLOB_CORRUPT'
     const os = await new Objm(nc).open(bucket);
     await os.putBlob({ name: id }, new TextEncoder().encode('tampered'));
     await assert.rejects(store.get(id), (e: Error & { code?: string }) => e.code === 'BLOB_CORRUPT' && e.message.includes(id));
+  } finally {
+    await nc.close();
+  }
+});
+
+test('put writes the Object Store layout itself: the library reads it back, a second put adds no messages, a deleted blob can be stored again', async () => {
+  const nc = await connectNats({ servers: server.url });
+  try {
+    const bucket = uniqueNamespace('blobs');
+    const store = await BlobStore.open(nc, { bucket });
+    const os = await new Objm(nc).open(bucket);
+    const jsm = await jetstreamManager(nc);
+    // More than one chunk (chunks are at most 1 MiB), and an empty blob.
+    for (const size of [2_500_000, 0]) {
+      const bytes = new Uint8Array(size).map((_, i) => (i * 13 + 5) % 251);
+      const ref = await store.put(bytes);
+      const info = await os.info(ref.id);
+      assert.equal(info?.size, size);
+      assert.equal(info?.digest, `SHA-256=${createHash('sha256').update(bytes).digest('base64url')}=`);
+      // The library checks the digest while it reads.
+      assert.deepEqual(Buffer.from((await os.getBlob(ref.id))!), Buffer.from(bytes));
+      assert.deepEqual(Buffer.from(await store.get(ref.id)), Buffer.from(bytes));
+      const messages = (await jsm.streams.info(`OBJ_${bucket}`)).state.messages;
+      assert.deepEqual(await store.put(bytes), ref);
+      assert.equal((await jsm.streams.info(`OBJ_${bucket}`)).state.messages, messages, 'a second put of the same bytes leaves nothing behind');
+      await store.delete(ref.id);
+      assert.equal(await store.has(ref.id), false);
+      await store.put(bytes);
+      assert.deepEqual(Buffer.from(await store.get(ref.id)), Buffer.from(bytes));
+    }
+  } finally {
+    await nc.close();
+  }
+});
+
+test('a put whose metadata was stored but whose ack was lost keeps its chunks: the blob reads back', async () => {
+  const nc = await connectNats({ servers: server.url });
+  try {
+    const bucket = uniqueNamespace('blobs');
+    const store = await BlobStore.open(nc, { bucket });
+    // The server stores the metadata; its answer never reaches the writer (as in a failover).
+    const request = nc.request.bind(nc);
+    let lost = 0;
+    nc.request = async (subject, payload, opts) => {
+      const reply = await request(subject, payload, opts);
+      if (subject.startsWith(`$O.${bucket}.M.`)) {
+        lost++;
+        throw new Error('TIMEOUT (the ack was lost)');
+      }
+      return reply;
+    };
+    const bytes = new Uint8Array(200_000).map((_, i) => (i * 31) % 256);
+    const ref = await store.put(bytes);
+    assert.equal(lost, 1);
+    assert.deepEqual(Buffer.from(await store.get(ref.id)), Buffer.from(bytes));
   } finally {
     await nc.close();
   }

@@ -7,6 +7,7 @@ import { decodeResultBatch, encodeResultBatch, resultBatchTiles } from '../../sr
 import { fromServiceError, toStatus, NodeErrorCode } from '../../src/kernel/cluster/status.ts';
 import { jobKeyOf, optionsFromWire, optionsToWire, planOptionsOf } from '../../src/kernel/cluster/wire.ts';
 import { DEFAULT_OPTIONS, KernelError, type TileResult } from '../../src/kernel/index.ts';
+import { encodeTileResult } from '../../src/kernel/codec.ts';
 
 function tileResult(tile: number, n: number): TileResult {
   return {
@@ -31,6 +32,30 @@ test('a result batch round-trips its tile results exactly', () => {
   assert.deepEqual(decodeResultBatch(shifted), results);
 });
 
+test('the compact nnf round-trips any field exactly: coherent runs, jumps both ways, extremes; vote results have none', () => {
+  const nnf = Int32Array.from([0, 1, 2, 3, 2_000_000_000, 5, 0, 0x7fffffff, 0, 1_000_000, 999_999, 12, 13, 14, 15]);
+  const r: TileResult = { level: 0, iteration: 7, tile: 3, changed: 4_000_000, values: Float32Array.from([1.5, -0, NaN, 3e38]), nnf, dist: Float32Array.from(nnf, (q) => q / 3) };
+  const vote: TileResult = { level: 0, iteration: 8, tile: 4, changed: 0, values: Float32Array.from([0.25, 7, 9]), nnf: new Int32Array(0), dist: new Float32Array(0) };
+  const blob = encodeResultBatch([r, vote]);
+  assert.deepEqual(decodeResultBatch(blob), [r, vote]);
+  // A coherent field (each match its predecessor's + 1) costs about a byte per target.
+  const coherent = tileResult(0, 2000);
+  coherent.nnf = Int32Array.from({ length: 2000 }, (_, i) => 50_000 + i);
+  const raw = coherent.values.byteLength + coherent.dist.byteLength + coherent.nnf.byteLength;
+  assert.ok(encodeResultBatch([coherent]).length < raw - 2.5 * coherent.nnf.length, 'the nnf is stored in about a byte per target');
+  // Version 1 batches (codec tile results, written by older nodes) are still read.
+  const entry = encodeTileResult(r);
+  const v1 = new Uint8Array(24 + ((entry.length + 7) & ~7));
+  const dv = new DataView(v1.buffer);
+  dv.setUint32(0, 0x42525750, true);
+  dv.setUint32(4, 1, true);
+  dv.setUint32(8, 1, true);
+  dv.setUint32(16, r.tile, true);
+  dv.setUint32(20, entry.length, true);
+  v1.set(entry, 24);
+  assert.deepEqual(decodeResultBatch(v1), [r]);
+});
+
 test('damaged result batches fail with BAD_DATA, never garbage', () => {
   const blob = encodeResultBatch([tileResult(1, 4), tileResult(2, 4)]);
   const bad = (b: Uint8Array): void => assert.throws(() => decodeResultBatch(b), (e: unknown) => e instanceof KernelError && e.code === 'BAD_DATA');
@@ -42,6 +67,10 @@ test('damaged result batches fail with BAD_DATA, never garbage', () => {
   const wrongTile = Uint8Array.from(blob);
   new DataView(wrongTile.buffer).setUint32(16, 99, true);
   bad(wrongTile);
+  // A damaged nnf (a varint running past its bytes) is caught, not read as another field.
+  const badNnf = Uint8Array.from(blob);
+  badNnf[new DataView(blob.buffer).getUint32(20, true) + 32 - 1] = 0xff;
+  bad(badNnf);
 });
 
 test('plan options survive the wire; unset fields stay unset; job keys follow inputs and options', () => {
