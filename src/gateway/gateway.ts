@@ -68,7 +68,10 @@ export async function createGateway(deps: GatewayDeps, config: GatewayConfig): P
   if (auth.open) logger.warn('no API tokens configured (PATCHWORK_TOKENS, PATCHWORK_TOKENS_FILE): the gateway is OPEN, every caller is tenant "local"');
   const limiter: RateLimiter = createRateLimiter(config.rateLimitPerSecond, config.rateLimitBurst);
   // States reach the hub only after listen(), when `metrics` below exists.
-  const hub = new JobWatchHub(deps.jobs, logger, (view) => metrics.updateLag.observe(Math.max(0, Date.now() - Date.parse(view.updatedAt)) / 1000));
+  const hub = new JobWatchHub(deps.jobs, logger, {
+    onState: (view) => metrics.updateLag.observe(Math.max(0, Date.now() - Date.parse(view.updatedAt)) / 1000),
+    onFanOut: (_view, seconds) => metrics.fanOut.observe(seconds),
+  });
   const schema = gatewaySchema();
   const production = config.production;
   const blobUrl = (id: string): string => `${config.publicUrl ? config.publicUrl.replace(/\/+$/, '') : ''}/blobs/${id}`;
