@@ -122,7 +122,7 @@ process.stdout.write(
     first_error: firstErrors || undefined,
     by_version: [...byVersion].sort((a, b) => a[0] - b[0]).map(([version, l]) => {
       l.sort((a, b) => a - b);
-      return { version, n: l.length, min: l[0], p50: l[Math.floor(l.length / 2)], max: l[l.length - 1] };
+      return { version, n: l.length, min: l[0], p50: l[Math.floor(l.length / 2)], p90: l[Math.floor(l.length * 0.9)], p99: l[Math.floor(l.length * 0.99)], max: l[l.length - 1] };
     }),
   }) + '\n',
 );
