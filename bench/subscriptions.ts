@@ -32,6 +32,12 @@ function metric(text: string, name: string): number | null {
   return line ? Number(line.slice(name.length + 1)) : null;
 }
 
+function cpuMsBetween(before: string, after: string): number | null {
+  const b = metric(before, 'process_cpu_seconds_total');
+  const a = metric(after, 'process_cpu_seconds_total');
+  return a !== null && b !== null ? Math.round((a - b) * 1000) : null;
+}
+
 /** Mean of a histogram (seconds) over what was observed between two scrapes, in ms. */
 function meanMsBetween(before: string, after: string, histogram: string): number | null {
   const sum = (metric(after, `${histogram}_sum`) ?? 0) - (metric(before, `${histogram}_sum`) ?? 0);
@@ -86,7 +92,7 @@ try {
   await new Promise<void>((r) => swarm.once('exit', () => r()));
   const runMs = performance.now() - tRun;
   const s = JSON.parse(summary) as {
-    by_version: Array<{ version: number; n: number; min: number; p50: number; p90: number; p99: number; max: number }>; subscribers: number; distinct_versions: number; p50_ms: number; p99_ms: number; max_ms: number; missed: number; errors: number; received: number; first_error?: string };
+    by_version: Array<{ version: number; n: number; min: number; p50: number; p90: number; p99: number; max: number }>; subscribers: number; distinct_versions: number; p50_ms: number; p99_ms: number; max_ms: number; missed: number; errors: number; received: number; first_error?: string; cpu_ms: number | null };
   for (const v of s.by_version) console.error(`  state v${v.version}: ${v.n} receipts, latency min ${v.min} / p50 ${v.p50} / p90 ${v.p90} / p99 ${v.p99} / max ${v.max} ms`);
   const metricsEnd = await (await fetch(`${url}/metrics`)).text();
   console.error(`job ran ${runMs.toFixed(0)} ms; ${s.received} states delivered, ${s.distinct_versions} distinct; errors ${s.errors}${s.first_error ? ` (${s.first_error})` : ''}`);
@@ -106,6 +112,12 @@ try {
     // Stored → the gateway's upstream watch (before the fan-out), mean over the states of the run
     // (the paused state every subscriber got first is not counted).
     gateway_receive_mean_ms: meanMsBetween(metricsReady, metricsEnd, 'patchwork_gateway_job_update_lag_seconds'),
+    // The gateway process's CPU time (user + system) from the resume to the last socket closed:
+    // the job actor's work, the fan-out and the subscriptions' completion. Less sensitive to
+    // other load on the machine than the latencies.
+    gateway_cpu_ms: cpuMsBetween(metricsReady, metricsEnd),
+    // The subscribers' process, over the same span (its 1,000 clients share the machine too).
+    subscribers_cpu_ms: s.cpu_ms,
     // Arrival at the gateway → handed to all 1,000 subscribers, mean over the run's states that
     // reached everyone.
     gateway_fanout_mean_ms: meanMsBetween(metricsReady, metricsEnd, 'patchwork_gateway_subscription_fanout_seconds'),
