@@ -8,10 +8,10 @@
 // The subscriber pulls at its own pace: graphql-ws awaits each socket write before asking for the
 // next state, so a slow client only ever coalesces, never buffers.
 //
-// A state is handed to the mailboxes in chunks, yielding to the event loop between chunks: each
-// chunk's socket writes go out before the next chunk, and a newer state that arrives meanwhile
-// (above all the final one) is what the mailboxes not yet reached get, instead of waiting behind
-// the older state's fan-out to every socket. Mailboxes reached with the older state get the newer
+// A state is handed to the mailboxes in chunks (FANOUT_CHUNK), yielding to the event loop between
+// chunks: each chunk's socket writes go out before the next chunk, and a newer state that arrives
+// meanwhile (above all the final one) is what the mailboxes not yet reached get, instead of
+// waiting behind the older state's fan-out to every socket. Mailboxes reached with the older state get the newer
 // one in a further pass. A stream is ended only once it was handed the final state.
 import type { Logger } from 'pino';
 import { isCodedError } from '../common/errors.ts';
@@ -120,10 +120,14 @@ export class JobUpdateStream implements AsyncIterableIterator<JobView> {
 }
 
 /**
- * Mailboxes filled per turn of the event loop. A socket write costs some tens of µs here (most of
- * it the loopback TCP send), so a chunk is a few ms: a newer state waits at most that long.
+ * Mailboxes filled per turn of the event loop: a newer state waits at most one chunk's socket
+ * writes (512 × some tens of µs here). Smaller chunks cost more than they save: each yield lets
+ * the job actor's work in this process (kernel results, appends, dispatching the next kernel
+ * calls) run before the fan-out is done, and the kernels then compete with it for CPU. Measured
+ * with 1,000 subscribers: chunks of 64 gave p99 68-490 ms (median ~125), 256 gave 65-205
+ * (median ~82), 512 gave 60-97 (docs/architecture.md, Subscriptions).
  */
-export const FANOUT_CHUNK = 64;
+export const FANOUT_CHUNK = 512;
 
 const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
