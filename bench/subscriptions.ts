@@ -11,8 +11,9 @@
 // Last line: one JSON object with subscribers, updates, p50_ms, p99_ms, missed.
 //
 // Env: BENCH_SUBSCRIBERS (1000), BENCH_SIZE (e.g. 320x240), BENCH_KERNELS (2), BENCH_KERNEL_NICE (0),
-// BENCH_GATEWAY_NODE_FLAGS (node flags for the gateway process, e.g. "--cpu-prof --cpu-prof-dir=/tmp/p";
-// the gateway is then stopped with SIGTERM so the profile is written).
+// BENCH_GATEWAY_NODE_FLAGS (node flags for the gateway process, e.g. "--cpu-prof
+// --cpu-prof-dir=/tmp/p"; the gateway is then stopped with SIGTERM so the profile is written),
+// BENCH_SWARM_NODE_FLAGS (the same for the subscribers' process, which exits by itself).
 import { spawn } from 'node:child_process';
 import { setPriority } from 'node:os';
 import { resolve } from 'node:path';
