@@ -34,6 +34,7 @@ let firstErrors = '';
 let received = 0;
 let readyPrinted = false;
 let live = false; // measure only once every subscriber is in
+let cpuAtLive: NodeJS.CpuUsage | null = null;
 
 const clients: Client[] = [];
 const done: Array<Promise<void>> = [];
@@ -93,6 +94,7 @@ function maybeReady(): void {
   if (!readyPrinted && firstCount === count) {
     readyPrinted = true;
     live = true;
+    cpuAtLive = process.cpuUsage();
     process.stdout.write('ready\n');
   }
 }
@@ -120,9 +122,11 @@ process.stdout.write(
     missed: finalSeen.filter((f) => !f).length,
     errors,
     first_error: firstErrors || undefined,
+    // This process's CPU time from the moment every subscriber was in to the end (user + system).
+    cpu_ms: cpuAtLive ? Math.round(((u) => (u.user + u.system) / 1000)(process.cpuUsage(cpuAtLive))) : null,
     by_version: [...byVersion].sort((a, b) => a[0] - b[0]).map(([version, l]) => {
       l.sort((a, b) => a - b);
-      return { version, n: l.length, min: l[0], p50: l[Math.floor(l.length / 2)], max: l[l.length - 1] };
+      return { version, n: l.length, min: l[0], p50: l[Math.floor(l.length / 2)], p90: l[Math.floor(l.length * 0.9)], p99: l[Math.floor(l.length * 0.99)], max: l[l.length - 1] };
     }),
   }) + '\n',
 );

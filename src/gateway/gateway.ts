@@ -18,7 +18,7 @@ import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHt
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { expressMiddleware } from '@as-integrations/express5';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import type { GraphQLFormattedError } from 'graphql';
+import type { ExecutionArgs, GraphQLFormattedError } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { pino, type Logger } from 'pino';
 import { WebSocketServer } from 'ws';
@@ -36,7 +36,7 @@ import { queryLimitsRule } from './limits/query-limits.ts';
 import { createRateLimiter, type RateLimiter } from './limits/rate-limiter.ts';
 import { GatewayMetrics } from './metrics.ts';
 import { gatewaySchema } from './schema.ts';
-import { subscribeShared } from './shared-execution.ts';
+import { socketFrameSink, subscribeShared, type FrameSink } from './shared-execution.ts';
 import { JobWatchHub } from './watch-hub.ts';
 import { prepareWsOperation } from './ws-operation.ts';
 import { classifySocketErrors } from './ws-socket-errors.ts';
@@ -68,7 +68,10 @@ export async function createGateway(deps: GatewayDeps, config: GatewayConfig): P
   if (auth.open) logger.warn('no API tokens configured (PATCHWORK_TOKENS, PATCHWORK_TOKENS_FILE): the gateway is OPEN, every caller is tenant "local"');
   const limiter: RateLimiter = createRateLimiter(config.rateLimitPerSecond, config.rateLimitBurst);
   // States reach the hub only after listen(), when `metrics` below exists.
-  const hub = new JobWatchHub(deps.jobs, logger, (view) => metrics.updateLag.observe(Math.max(0, Date.now() - Date.parse(view.updatedAt)) / 1000));
+  const hub = new JobWatchHub(deps.jobs, logger, {
+    onState: (view) => metrics.updateLag.observe(Math.max(0, Date.now() - Date.parse(view.updatedAt)) / 1000),
+    onFanOut: (_view, seconds) => metrics.fanOut.observe(seconds),
+  });
   const schema = gatewaySchema();
   const production = config.production;
   const blobUrl = (id: string): string => `${config.publicUrl ? config.publicUrl.replace(/\/+$/, '') : ''}/blobs/${id}`;
@@ -104,6 +107,10 @@ export async function createGateway(deps: GatewayDeps, config: GatewayConfig): P
   };
 
   // ---- subscriptions (graphql-ws on /graphql) ----
+  // Each prepared operation's socket and subscription id, for job states written as frames
+  // directly (shared-execution.ts); graphql-ws hands the same ExecutionArgs object to `subscribe`.
+  const frameSinks = new WeakMap<ExecutionArgs, FrameSink>();
+  const countUpdate = () => metrics.subscriptionUpdates.inc();
   const wsCleanup = useServer<Record<string, unknown> | undefined, WsExtra>(
     {
       schema,
@@ -122,8 +129,8 @@ export async function createGateway(deps: GatewayDeps, config: GatewayConfig): P
         (ctx.extra as WsExtra).tenant = tenant;
         return true;
       },
-      subscribe: subscribeShared,
-      onSubscribe: (ctx, _id, payload) => {
+      subscribe: (args) => subscribeShared(args, frameSinks.get(args)),
+      onSubscribe: (ctx, id, payload) => {
         const tenant = (ctx.extra as WsExtra).tenant!;
         // graphql-ws has already entered this subscription in ctx.subscriptions: it counts itself.
         if (Object.keys(ctx.subscriptions).length > config.maxSubscriptionsPerConnection) {
@@ -131,11 +138,14 @@ export async function createGateway(deps: GatewayDeps, config: GatewayConfig): P
         }
         if (!limiter.take(tenant)) return [gatewayError(ErrorCode.rateLimited, 'too many requests; slow down.')];
         // Parsed and validated here, not by graphql-ws: its own parse closes the socket on a syntax error.
-        return prepareWsOperation(schema, payload, [limitsRule]);
+        const prepared = prepareWsOperation(schema, payload, [limitsRule]);
+        if (!Array.isArray(prepared)) frameSinks.set(prepared, socketFrameSink(ctx.extra.socket, id, countUpdate));
+        return prepared;
       },
       context: (ctx) => contextFor((ctx.extra as WsExtra).tenant!),
+      // Job states without errors are framed in shared-execution.ts and counted there.
       onNext: (_ctx, _id, _payload, _args, result) => {
-        metrics.subscriptionUpdates.inc();
+        countUpdate();
         if (!result.errors) return undefined;
         return { ...result, errors: result.errors.map((e) => formatError(e.toJSON(), e)) };
       },

@@ -22,6 +22,7 @@ export class GatewayMetrics {
   readonly uploadBytes: Counter;
   readonly subscriptionUpdates: Counter;
   readonly updateLag: Histogram;
+  readonly fanOut: Histogram;
   readonly extra: Registry[];
 
   constructor(sources: GatewayMetricsSources, extra: Registry[] = []) {
@@ -42,6 +43,12 @@ export class GatewayMetrics {
       name: 'patchwork_gateway_job_update_lag_seconds',
       help: "From a job state's event being stored (its updatedAt) to this gateway's upstream watch receiving it, before the fan-out to subscribers",
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers,
+    });
+    this.fanOut = new Histogram({
+      name: 'patchwork_gateway_subscription_fanout_seconds',
+      help: "From a job state's arrival at this gateway to its hand-over to every subscriber of the job (states superseded on the way are not counted)",
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
       registers,
     });
     this.subscriptionUpdates = new Counter({ name: 'patchwork_gateway_subscription_updates_total', help: 'Job states sent to subscribers', registers });

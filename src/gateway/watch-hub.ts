@@ -7,6 +7,12 @@
 // bounded, and since the final state is the last one published it can never be coalesced away.
 // The subscriber pulls at its own pace: graphql-ws awaits each socket write before asking for the
 // next state, so a slow client only ever coalesces, never buffers.
+//
+// A state is handed to the mailboxes in chunks (FANOUT_CHUNK), yielding to the event loop between
+// chunks: each chunk's socket writes go out before the next chunk, and a newer state that arrives
+// meanwhile (above all the final one) is what the mailboxes not yet reached get, instead of
+// waiting behind the older state's fan-out to every socket. Mailboxes reached with the older state get the newer
+// one in a further pass. A stream is ended only once it was handed the final state.
 import type { Logger } from 'pino';
 import { isCodedError } from '../common/errors.ts';
 import { isTransient } from '../common/nats.ts';
@@ -25,6 +31,8 @@ export class JobUpdateStream implements AsyncIterableIterator<JobView> {
   #detach: () => void;
   /** States replaced before the subscriber took them (coalesced). */
   coalesced = 0;
+  /** The last state handed to this stream (by the feed's fan-out). */
+  lastOffered: JobView | null = null;
 
   constructor(detach: () => void, memo: ResultMemo) {
     this.#detach = detach;
@@ -33,6 +41,7 @@ export class JobUpdateStream implements AsyncIterableIterator<JobView> {
 
   /** A new state for this subscriber (called by the feed). */
   offer(view: JobView): void {
+    this.lastOffered = view;
     if (this.#ended) return;
     if (this.#waiter) {
       const w = this.#waiter;
@@ -110,6 +119,18 @@ export class JobUpdateStream implements AsyncIterableIterator<JobView> {
   }
 }
 
+/**
+ * Mailboxes filled per turn of the event loop: a newer state waits at most one chunk's socket
+ * writes (512 × some tens of µs here). Smaller chunks cost more than they save: each yield lets
+ * the job actor's work in this process (kernel results, appends, dispatching the next kernel
+ * calls) run before the fan-out is done, and the kernels then compete with it for CPU. Measured
+ * with 1,000 subscribers: chunks of 64 gave p99 68-490 ms (median ~125), 256 gave 65-205
+ * (median ~82), 512 gave 60-97 (docs/architecture.md, Subscriptions).
+ */
+export const FANOUT_CHUNK = 512;
+
+const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
 /** Upstream retries after a transient failure (NATS reconnecting): capped backoff, then give up. */
 const RETRY_BASE_MS = 100;
 const RETRY_MAX_MS = 5_000;
@@ -127,9 +148,23 @@ export class ResultMemo {
     const hit = this.#entries.get(key);
     if (hit && hit.version === version) return hit.result as T;
     const result = compute();
-    if (hit || this.#entries.size < ResultMemo.MAX_OPERATIONS) this.#entries.set(key, { version, result });
+    // A subscriber still taking an older state (it was handed it before a newer one arrived) must
+    // not evict the newest: the rest of the fan-out is about to ask for that one.
+    if (hit ? hit.version < version : this.#entries.size < ResultMemo.MAX_OPERATIONS) this.#entries.set(key, { version, result });
     return result;
   }
+}
+
+/** What the hub reports (metrics). */
+export interface HubObserver {
+  /** Every state an upstream watch delivers. */
+  onState?(view: JobView): void;
+  /**
+   * A state was handed to every subscriber's mailbox, `seconds` after it arrived (a subscriber that
+   * was waiting writes it to its socket in the same turn of the event loop). Not called for a
+   * state superseded before it reached everyone.
+   */
+  onFanOut?(view: JobView, seconds: number): void;
 }
 
 class Feed {
@@ -148,7 +183,7 @@ class Feed {
     private readonly jobs: JobService,
     private readonly onClosed: (feed: Feed) => void,
     private readonly logger: Logger | undefined,
-    private readonly onState: ((view: JobView) => void) | undefined,
+    private readonly observer: HubObserver | undefined,
   ) {
     this.ready = new Promise<void>((resolve, reject) => {
       this.#markReady = resolve;
@@ -168,6 +203,44 @@ class Feed {
     if (this.finished) stream.end();
   }
 
+  #fanning = false;
+  /** When `latest` was published (performance.now()). */
+  #latestAt = 0;
+
+  /**
+   * Hands `latest` to every subscriber, FANOUT_CHUNK at a time, yielding to the event loop between
+   * chunks (so the chunk's writes go out and a newer state can arrive). Each subscriber gets the
+   * newest state at the moment it is reached; passes repeat until every subscriber holds `latest`.
+   */
+  async #fanOut(): Promise<void> {
+    if (this.#fanning) return; // the running pass picks up the new `latest`
+    this.#fanning = true;
+    try {
+      for (;;) {
+        const behind = [...this.subscribers].filter((s) => s.lastOffered !== this.latest);
+        if (behind.length === 0) {
+          if (this.latest) this.observer?.onFanOut?.(this.latest, (performance.now() - this.#latestAt) / 1000);
+          return;
+        }
+        for (let i = 0; i < behind.length; i++) {
+          // Nothing can overtake the final state: it goes to everyone at once. Yielding then would
+          // only let the early subscribers' completions and socket closes cut in line.
+          if (i > 0 && i % FANOUT_CHUNK === 0 && !this.finished) {
+            await yieldToEventLoop();
+            if (this.stopped && !this.finished) return;
+          }
+          const s = behind[i];
+          const view = this.latest!;
+          if (s.lastOffered === view || !this.subscribers.has(s)) continue;
+          s.offer(view);
+          if (this.finished && isTerminal(view)) s.end();
+        }
+      }
+    } finally {
+      this.#fanning = false;
+    }
+  }
+
   remove(stream: JobUpdateStream): void {
     this.subscribers.delete(stream);
     if (this.subscribers.size === 0 && !this.finished) this.stop();
@@ -182,14 +255,16 @@ class Feed {
   #publish(view: JobView): void {
     if (this.latest && view.version <= this.latest.version && !(isTerminal(view) && !isTerminal(this.latest))) return;
     this.latest = view;
-    this.onState?.(view);
-    for (const s of this.subscribers) s.offer(view);
+    // Set before the fan-out starts: it ends each stream as it hands it the final state.
+    if (isTerminal(view)) this.finished = true;
+    this.#latestAt = performance.now();
+    this.observer?.onState?.(view);
     this.#markReady();
+    void this.#fanOut();
   }
 
+  /** The final state was published (the fan-out ends the streams): no upstream any more. */
   #finish(): void {
-    this.finished = true;
-    for (const s of this.subscribers) s.end();
     this.onClosed(this);
   }
 
@@ -235,14 +310,13 @@ export class JobWatchHub {
   readonly #feeds = new Map<string, Feed>();
   readonly #jobs: JobService;
   readonly #logger: Logger | undefined;
-  readonly #onState: ((view: JobView) => void) | undefined;
+  readonly #observer: HubObserver | undefined;
   #subscribers = 0;
 
-  /** `onState` sees every state an upstream watch delivers (metrics). */
-  constructor(jobs: JobService, logger?: Logger, onState?: (view: JobView) => void) {
+  constructor(jobs: JobService, logger?: Logger, observer?: HubObserver) {
     this.#jobs = jobs;
     this.#logger = logger;
-    this.#onState = onState;
+    this.#observer = observer;
   }
 
   /** Subscribers now attached, across jobs. */
@@ -265,7 +339,7 @@ export class JobWatchHub {
     if (!feed) {
       const created: Feed = new Feed(tenant, id, this.#jobs, (f) => {
         if (this.#feeds.get(key) === f) this.#feeds.delete(key);
-      }, this.#logger, this.#onState);
+      }, this.#logger, this.#observer);
       feed = created;
       this.#feeds.set(key, created);
     }

@@ -345,6 +345,49 @@ describe('subscriptions', () => {
     });
   });
 
+  test('each subscription gets its own selection set and id (frames built once per state); errors keep their code', async () => {
+    await withGateway(async ({ url, jobs, gw }) => {
+      const img = await upload(url, await png(image), TOKEN_A);
+      const m = await upload(url, await png(mask), TOKEN_A);
+      const id = (await gql<{ createInpaintJob: { id: string } }>(url, CREATE, { input: { imageId: img.body.id, maskId: m.body.id } }, TOKEN_A)).data!.createInpaintJob.id;
+      // Two operations on one socket (ids 1 and 2 on the wire), a third on another, a fourth that
+      // fails on every state (history(first: 0) is refused), handed back to graphql-ws to format.
+      const one = wsClient(url, TOKEN_A);
+      const two = wsClient(url, TOKEN_A);
+      type Status = { jobUpdates: { id: string; status: string } };
+      type Progress = { jobUpdates: { progress: number; v: number } };
+      const statusSub = record<Status>(one, `subscription($id: ID!) { jobUpdates(id: $id) { id status } }`, { id });
+      const progressSub = record<Progress>(one, `subscription($id: ID!) { jobUpdates(id: $id) { progress v: version } }`, { id });
+      const sameAsFirst = record<Status>(two, `subscription($id: ID!) { jobUpdates(id: $id) { id status } }`, { id });
+      const failing = record(two, `subscription($id: ID!) { jobUpdates(id: $id) { status history(first: 0) { nodes { seq } } } }`, { id });
+      while (gw.hub.subscriberCount < 4) await new Promise((r) => setTimeout(r, 10));
+      for (let i = 1; i <= 5; i++) jobs.update(id, { status: 'RUNNING', progress: i / 10 });
+      jobs.update(id, { status: 'COMPLETED', progress: 1 });
+      await Promise.all([statusSub.done, progressSub.done, sameAsFirst.done, failing.done]);
+      for (const s of [statusSub, sameAsFirst]) {
+        assert.deepEqual(s.errors, []);
+        for (const v of s.values) assert.deepEqual(Object.keys(v.jobUpdates), ['id', 'status']);
+        assert.equal(s.values[0].jobUpdates.id, id);
+        assert.equal(s.values.at(-1)!.jobUpdates.status, 'COMPLETED');
+      }
+      assert.deepEqual(progressSub.errors, []);
+      for (const v of progressSub.values) assert.deepEqual(Object.keys(v.jobUpdates), ['progress', 'v']);
+      assert.equal(progressSub.values[0].jobUpdates.v, 1);
+      assert.deepEqual(progressSub.values.at(-1)!.jobUpdates, { progress: 1, v: 7 });
+      assert.deepEqual(failing.values, []);
+      assert.ok(failing.errors.length >= 2, 'an error for the first state and for the final one');
+      for (const e of failing.errors as Array<{ extensions?: { code?: string; reason?: string } }>) {
+        assert.equal(e.extensions?.code, 'BAD_USER_INPUT');
+        assert.equal(e.extensions?.reason, 'BAD_PAGE_SIZE');
+      }
+      const metrics = await (await fetch(`${url}/metrics`)).text();
+      const sent = statusSub.values.length + progressSub.values.length + sameAsFirst.values.length + failing.errors.length;
+      assert.match(metrics, new RegExp(`patchwork_gateway_subscription_updates_total ${sent}\\b`));
+      await one.dispose();
+      await two.dispose();
+    });
+  });
+
   test('stop() closes WebSockets with 1001 and turns /readyz to 503 first', async () => {
     const { gw, url, jobs } = await start();
     const img = await upload(url, await png(image), TOKEN_A);
