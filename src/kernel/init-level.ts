@@ -3,7 +3,7 @@
 // field starts from those matches; below, the coarser level's field is
 // upscaled (offsets doubled) and its values carried down. Distances start unknown (-1): the
 // first tile step computes them against these values.
-import { patchRadius } from './options.ts';
+import { patchRadius } from './patch-size.ts';
 import { peelByPatches } from './peel.ts';
 import { streamSeed, Xorshift32 } from './prng.ts';
 import { allocArray, isShared } from './shared-memory.ts';

@@ -4,7 +4,7 @@
 // the boundary is carried into the hole, which a diffusion fill would smear; EM then refines it.
 import type { LevelStatic, PlanOptions } from './types.ts';
 import type { Xorshift32 } from './prng.ts';
-import { patchRadius } from './options.ts';
+import { patchRadius } from './patch-size.ts';
 import { holeIndexAt, randomSource } from './sources.ts';
 
 /** Below this many sources, every source is tried for every pixel (the top level is small). */

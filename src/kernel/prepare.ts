@@ -4,7 +4,7 @@ import { knownLab } from './color.ts';
 import { KernelError } from './errors.ts';
 import { depthAt, dilateBox, distanceToKnown, type HoleDepth } from './geometry.ts';
 import { countSet } from './mask.ts';
-import { levelPatchSize, patchRadius } from './options.ts';
+import { levelPatchSize, patchRadius } from './patch-size.ts';
 import { downscale, halfSize, type PyramidLevel } from './pyramid.ts';
 import { allocArray } from './shared-memory.ts';
 import { tileLevel } from './tiling.ts';

@@ -10,7 +10,7 @@
 //           tile: this iteration's results; outside: the iteration-start field), then random
 //           search over shrinking windows around the best match.
 import { ssd2000, ssd76, type SsdFn } from './patch-distance.ts';
-import { patchRadius } from './options.ts';
+import { patchRadius } from './patch-size.ts';
 import { streamSeed } from './prng.ts';
 import type { LevelState, LevelStatic, PlanOptions, StateBuffers, TileResult } from './types.ts';
 
