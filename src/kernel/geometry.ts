@@ -3,29 +3,73 @@
 
 /**
  * 1 where any set pixel lies within Chebyshev distance r (a (2r+1)^2 box), else 0. `rows` is an
- * optional scratch of the image's size (callers dilating twice share one).
+ * optional scratch of the image's size (callers dilating twice share one; only the part this
+ * call writes is read back, so it need not be cleared).
  */
 export function dilateBox(mask: Uint8Array, width: number, height: number, r: number, rows = new Uint8Array(width * height)): Uint8Array {
-  // Separable: a running count along rows, then along columns.
+  const out = new Uint8Array(width * height);
+  // Only the set pixels' bounding box grown by r can be 1: a hole is a small part of a big
+  // image, and this runs twice per level in prepare (its costliest part after the Lab).
+  let y0 = height;
+  let y1 = -1;
+  let x0 = width;
+  let x1 = -1;
   for (let y = 0; y < height; y++) {
     const o = y * width;
-    let count = 0;
-    for (let x = 0; x < Math.min(r, width); x++) count += mask[o + x];
+    let first = -1;
     for (let x = 0; x < width; x++) {
+      if (mask[o + x]) {
+        first = x;
+        break;
+      }
+    }
+    if (first < 0) continue;
+    if (y < y0) y0 = y;
+    y1 = y;
+    if (first < x0) x0 = first;
+    for (let x = width - 1; x > x1; x--) {
+      if (mask[o + x]) {
+        x1 = x;
+        break;
+      }
+    }
+  }
+  if (y1 < 0) return out;
+  const xa = Math.max(x0 - r, 0);
+  const xb = Math.min(x1 + r, width - 1);
+  // Rows: a running count along each row of the box, over the columns that can be 1.
+  for (let y = y0; y <= y1; y++) {
+    const o = y * width;
+    let count = 0;
+    for (let x = xa; x < Math.min(xa + r, width); x++) count += mask[o + x];
+    for (let x = xa; x <= xb; x++) {
       if (x + r < width) count += mask[o + x + r];
-      if (x - r - 1 >= 0) count -= mask[o + x - r - 1];
+      if (x - r - 1 >= xa) count -= mask[o + x - r - 1];
       rows[o + x] = count > 0 ? 1 : 0;
     }
   }
-  const out = new Uint8Array(width * height);
-  for (let x = 0; x < width; x++) {
-    let count = 0;
-    for (let y = 0; y < Math.min(r, height); y++) count += rows[y * width + x];
-    for (let y = 0; y < height; y++) {
-      if (y + r < height) count += rows[(y + r) * width + x];
-      if (y - r - 1 >= 0) count -= rows[(y - r - 1) * width + x];
-      out[y * width + x] = count > 0 ? 1 : 0;
+  // Columns: a running count per column, advanced row by row (sequential memory access).
+  const count = new Int32Array(xb - xa + 1);
+  const ya = Math.max(y0 - r, 0);
+  const yb = Math.min(y1 + r, height - 1);
+  // The window of row ya before its own step adds row ya + r: rows ya - r .. ya + r - 1.
+  for (let y = y0; y <= Math.min(ya + r - 1, y1); y++) {
+    const o = y * width + xa;
+    for (let i = 0; i < count.length; i++) count[i] += rows[o + i];
+  }
+  for (let y = ya; y <= yb; y++) {
+    const add = y + r;
+    const sub = y - r - 1;
+    if (add >= y0 && add <= y1) {
+      const o = add * width + xa;
+      for (let i = 0; i < count.length; i++) count[i] += rows[o + i];
     }
+    if (sub >= y0 && sub <= y1) {
+      const o = sub * width + xa;
+      for (let i = 0; i < count.length; i++) count[i] -= rows[o + i];
+    }
+    const o = y * width + xa;
+    for (let i = 0; i < count.length; i++) out[o + i] = count[i] > 0 ? 1 : 0;
   }
   return out;
 }

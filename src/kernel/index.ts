@@ -11,6 +11,7 @@ export { preview, finish } from './compose.ts';
 export { maskToBinary, donorUnion } from './mask.ts';
 export { holeIndexAt, randomSource } from './sources.ts';
 export { DEFAULT_OPTIONS, MAX_PATCH_SIZE, resolveOptions, type InpaintOptionsInput, type RunOptions } from './options.ts';
+export { COARSE_PATCH_SIZE, levelPatchSize, patchRadius } from './patch-size.ts';
 export { KernelError, isKernelError, type KernelErrorCode } from './errors.ts';
 export { streamSeed, Xorshift32 } from './prng.ts';
 export { rgbToLab, labToRgb, ciede2000 } from './color.ts';

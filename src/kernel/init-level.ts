@@ -3,6 +3,7 @@
 // field starts from those matches; below, the coarser level's field is
 // upscaled (offsets doubled) and its values carried down. Distances start unknown (-1): the
 // first tile step computes them against these values.
+import { patchRadius } from './patch-size.ts';
 import { peelByPatches } from './peel.ts';
 import { streamSeed, Xorshift32 } from './prng.ts';
 import { allocArray, isShared } from './shared-memory.ts';
@@ -37,7 +38,7 @@ export function initTopLevel(s: LevelStatic, options: PlanOptions): LevelState {
   state.values.set(values);
   // Hole-centred patches start from the source their centre was peeled from; the others at
   // random. The first iterations only search (state.warmup), so no vote reads a random match.
-  const r = options.patchSize >> 1;
+  const r = patchRadius(options, s.level);
   for (let t = 0; t < state.nnf.length; t++) {
     const h = s.targetHole[t];
     state.nnf[t] = h >= 0 ? match[h] : randomSource(s, r, rng);
@@ -52,7 +53,7 @@ export function initFromCoarser(fine: LevelStatic, coarse: LevelStatic, coarseSt
   const { width, height, validSource, targetPixels, holePixels } = fine;
   const cw = coarse.width;
   const ch = coarse.height;
-  const r = options.patchSize >> 1;
+  const r = patchRadius(options, fine.level);
   const rng = new Xorshift32(streamSeed(options.seed, fine.level, -1, 0));
   for (let t = 0; t < targetPixels.length; t++) {
     const p = targetPixels[t];

@@ -8,7 +8,7 @@ import type { PlanOptions } from './types.ts';
 export const MAX_PATCH_SIZE = 31;
 
 export const DEFAULT_OPTIONS: Readonly<PlanOptions> = Object.freeze({
-  patchSize: 7,
+  patchSize: 9,
   seed: 1,
   maxIterations: 10,
   minIterations: 2,

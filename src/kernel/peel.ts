@@ -4,6 +4,7 @@
 // the boundary is carried into the hole, which a diffusion fill would smear; EM then refines it.
 import type { LevelStatic, PlanOptions } from './types.ts';
 import type { Xorshift32 } from './prng.ts';
+import { patchRadius } from './patch-size.ts';
 import { holeIndexAt, randomSource } from './sources.ts';
 
 /** Below this many sources, every source is tried for every pixel (the top level is small). */
@@ -20,7 +21,7 @@ export interface PeelResult {
 
 export function peelByPatches(s: LevelStatic, options: PlanOptions, rng: Xorshift32): PeelResult {
   const { width, height, lab, holePixels, validSource, sourceCount } = s;
-  const r = options.patchSize >> 1;
+  const r = patchRadius(options, s.level);
   const n = width * height;
   const holeCount = holePixels.length;
   const work = Float32Array.from(lab);

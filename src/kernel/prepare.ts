@@ -4,6 +4,7 @@ import { knownLab } from './color.ts';
 import { KernelError } from './errors.ts';
 import { depthAt, dilateBox, distanceToKnown, type HoleDepth } from './geometry.ts';
 import { countSet } from './mask.ts';
+import { levelPatchSize, patchRadius } from './patch-size.ts';
 import { downscale, halfSize, type PyramidLevel } from './pyramid.ts';
 import { allocArray } from './shared-memory.ts';
 import { tileLevel } from './tiling.ts';
@@ -44,7 +45,7 @@ export function checkImage(image: RgbaImage): void {
 export function buildLevel(level: number, pyr: PyramidLevel, options: PlanOptions, shared: boolean, depth: HoleDepth = distanceToKnown(pyr.hole, pyr.width, pyr.height)): LevelStatic {
   const { width, height, hole, donor } = pyr;
   const n = width * height;
-  const r = options.patchSize >> 1;
+  const r = patchRadius(options, level);
   const rows = new Uint8Array(n);
   const targets = dilateBox(hole, width, height, r, rows);
   // A source patch must not touch the hole and must lie inside the donor area, if any.
@@ -172,7 +173,8 @@ export function prepare(image: RgbaImage, hole: Uint8Array, donor: Uint8Array | 
     const why = holeCount === n ? 'the mask covers the whole image' : `no ${options.patchSize}x${options.patchSize} patch of known pixels${donor ? ' inside the donor area' : ''} is left`;
     throw new KernelError('EMPTY_SOURCE', `nothing to fill from: ${why}; shrink the mask${donor ? ', widen the donor area' : ''} or lower the patch size`);
   }
-  const minSide = 2 * options.patchSize;
+  // The next level must be at least two (coarse) patches on a side.
+  const minSide = 2 * levelPatchSize(options, 1);
   for (;;) {
     if (depth.max <= options.topHoleRadius) break;
     if (halfSize(pyr.width) < minSide || halfSize(pyr.height) < minSide) break;

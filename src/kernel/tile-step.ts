@@ -10,6 +10,7 @@
 //           tile: this iteration's results; outside: the iteration-start field), then random
 //           search over shrinking windows around the best match.
 import { ssd2000, ssd76, type SsdFn } from './patch-distance.ts';
+import { patchRadius } from './patch-size.ts';
 import { streamSeed } from './prng.ts';
 import type { LevelState, LevelStatic, PlanOptions, StateBuffers, TileResult } from './types.ts';
 
@@ -78,7 +79,7 @@ function voteWindow(
   buf: Scratch,
 ): void {
   const { width, height, lab, targetIndex, targetHole, targetConfidence } = s;
-  const r = options.patchSize >> 1;
+  const r = patchRadius(options, s.level);
   const ssd: SsdFn = options.distance === 'cie2000' ? ssd2000 : ssd76;
   const { start, next, weight } = buf;
   const nnf0 = state.nnf;
@@ -178,7 +179,7 @@ function voteWindow(
  */
 export function runTile(s: LevelStatic, state: LevelState, options: PlanOptions, tile: number, mode: 'iterate' | 'vote' = 'iterate', into?: StateBuffers): TileResult {
   const { width, height, lab, targetIndex, validSource } = s;
-  const r = options.patchSize >> 1;
+  const r = patchRadius(options, s.level);
   const ssd: SsdFn = options.distance === 'cie2000' ? ssd2000 : ssd76;
   const tx0 = s.tiles[4 * tile];
   const ty0 = s.tiles[4 * tile + 1];

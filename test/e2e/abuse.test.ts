@@ -16,7 +16,7 @@ import { gzipSync } from 'node:zlib';
 import { getIntrospectionQuery } from 'graphql';
 import sharp from 'sharp';
 import WebSocket from 'ws';
-import { decodeImage, encodeImage, inpaint } from '../../src/kernel/index.ts';
+import { DEFAULT_OPTIONS, decodeImage, encodeImage, inpaint } from '../../src/kernel/index.ts';
 import { animated, cmykJpeg, grayscalePng, jpegClaiming, png16, pngClaiming, pngWithTextBomb } from '../support/abuse-images.ts';
 import { codes, download, gql, png, record, upload, wsClient, type GqlResult, type UploadResult } from '../support/gateway-client.ts';
 import { startStack, type Stack } from '../support/gateway-stack.ts';
@@ -660,7 +660,7 @@ describe('jobs: bad input', () => {
     }
     // The next job of this tenant takes the defaults, as if nothing had been sent before.
     const ok = await gql<{ createInpaintJob: Job & { options: { patchSize: number } } }>(url, CREATE.replace('error { code message }', 'error { code message } options { patchSize }'), { input: { imageId: i.id, maskId: m.id, options: { maxIterations: 1 } } }, ALICE);
-    assert.equal(ok.data?.createInpaintJob.options.patchSize, 7, JSON.stringify(ok));
+    assert.equal(ok.data?.createInpaintJob.options.patchSize, DEFAULT_OPTIONS.patchSize, JSON.stringify(ok));
     await follow(ALICE, ok.data!.createInpaintJob.id);
   });
 

@@ -9,6 +9,7 @@ import type { JobHistoryEntry, JobRuntime, JobView } from '../../src/actors/inde
 import { metricValue } from '../support/kernel-node.ts';
 import { collectWatch, exampleCase, localResultId, startJobCluster, type ExampleCase, type JobTestCluster } from '../support/job-cluster.ts';
 import { delay, waitFor } from '../support/actors.ts';
+import { DEFAULT_OPTIONS } from '../../src/kernel/index.ts';
 
 let c: JobTestCluster;
 let rt: JobRuntime;
@@ -70,7 +71,7 @@ for (const [name, width, options] of [
     const created = await submit(ex, options);
     assert.equal(created.tenant, tenant);
     assert.ok(['QUEUED', 'RUNNING'].includes(created.status));
-    const defaults: Record<string, unknown> = { patchSize: 7, seed: 1, maxIterations: 10, distance: 'cie76' };
+    const defaults: Record<string, unknown> = { patchSize: DEFAULT_OPTIONS.patchSize, seed: 1, maxIterations: 10, distance: 'cie76' };
     assert.deepEqual(created.options, { ...defaults, ...options });
     const views = await collectWatch(rt.jobs, tenant, created.id);
     checkWatch(views);

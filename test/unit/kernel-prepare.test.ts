@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { knownLab } from '../../src/kernel/color.ts';
 import { downscale, halfSize } from '../../src/kernel/pyramid.ts';
-import { holeIndexAt, KernelError, maskToBinary, prepare, resolveOptions } from '../../src/kernel/index.ts';
+import { holeIndexAt, KernelError, maskToBinary, patchRadius, prepare, resolveOptions } from '../../src/kernel/index.ts';
 import { discMask, rectMask, texturedImage } from '../support/images.ts';
 
 const { plan: options } = resolveOptions({});
@@ -45,6 +45,8 @@ test('static data: targets are exactly the patches touching the hole; sources ne
   const { levels } = prepare(texturedImage(w, h), hole, null, options);
   for (const s of levels) {
     const holeAt = (x: number, y: number): boolean => holeIndexAt(s, y * s.width + x) >= 0;
+    // Coarse levels use patches of at most COARSE_PATCH_SIZE (options.ts).
+    const r = patchRadius(options, s.level);
     for (let y = 0; y < s.height; y++) {
       for (let x = 0; x < s.width; x++) {
         let touches = false;

@@ -10,6 +10,7 @@ import {
   initTopLevel,
   KernelError,
   maskToBinary,
+  patchRadius,
   prepare,
   resolveOptions,
   runTile,
@@ -65,7 +66,8 @@ test('every match is a source patch that touches neither the hole nor the image 
     const s = levels[l];
     state = state ? initFromCoarser(s, levels[l + 1], state, base) : initTopLevel(s, base);
     for (let i = 0; i < 3; i++) state = iterate(s, state, base);
-    const r = base.patchSize >> 1;
+    // Coarse levels use patches of at most COARSE_PATCH_SIZE (options.ts).
+    const r = patchRadius(base, s.level);
     for (const q of state.nnf) {
       const x = q % s.width;
       const y = (q - x) / s.width;

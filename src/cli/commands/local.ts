@@ -75,7 +75,7 @@ export function registerLocal(program: Command): void {
     .requiredOption('--mask <file>', 'what to remove: white on black, or an overlay whose alpha > 0 marks the hole')
     .requiredOption('--out <file>', 'where to write the result (.png, .jpg or .webp)')
     .option('--donor <file>', 'only copy from where this mask is set (repeatable)', collect, [])
-    .option('--patch-size <n>', 'patch side in pixels, odd (default 7)', parseInteger)
+    .option('--patch-size <n>', 'patch side in pixels at full resolution, odd (default 9; coarse levels use at most 7)', parseInteger)
     .option('--seed <n>', 'random seed: same seed, same bytes (default 1)', parseInteger)
     .option('--max-iterations <n>', 'most EM iterations per pyramid level (default 10)', parseInteger)
     .option('--distance <kind>', 'patch colour distance: cie76 or cie2000 (default cie76)', (v: string) => {
