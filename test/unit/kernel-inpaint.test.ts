@@ -36,11 +36,18 @@ test('same seed, same bytes: one thread or two', async () => {
   const img = texturedImage(w, h);
   const mask = discMask(w, h, 120, 95, 50);
   const one = await inpaint(img, mask, { workers: 1, seed: 3, tileSize: 24 });
-  const before = workerTiles.count;
-  const two = await inpaint(img, mask, { workers: 2, seed: 3, tileSize: 24 });
-  assert.ok(workerTiles.count > before, 'a worker thread ran tiles');
+  // A worker claims tiles only if it is scheduled while some are left: on a loaded machine the
+  // calling thread may run them all. Every run must give the same bytes; at least one of up to
+  // five must have had a worker run tiles, or the test proves nothing about threads.
+  let workerRan = false;
+  for (let run = 0; run < 5 && !workerRan; run++) {
+    const before = workerTiles.count;
+    const two = await inpaint(img, mask, { workers: 2, seed: 3, tileSize: 24 });
+    workerRan = workerTiles.count > before;
+    assert.deepEqual(two.data, one.data);
+  }
+  assert.ok(workerRan, 'a worker thread ran tiles in one of five two-thread fills');
   const again = await inpaint(img, mask, { workers: 3, seed: 3, tileSize: 24 });
-  assert.deepEqual(two.data, one.data);
   assert.deepEqual(again.data, one.data);
   const other = await inpaint(img, mask, { workers: 1, seed: 4, tileSize: 24 });
   assert.notDeepEqual(other.data, one.data);

@@ -203,7 +203,7 @@ function readOptions(): JobOptions {
     return Number.isFinite(n) ? Math.max(min, Math.min(max, n)) : def;
   };
   return {
-    patchSize: int(el.optPatch.value, 7, 3, 31),
+    patchSize: int(el.optPatch.value, 9, 3, 31),
     maxIterations: int(el.optIterations.value, 10, 1, 100),
     seed: int(el.optSeed.value, 1, 0, 2 ** 31 - 1),
     distance: el.optDistance.value === 'CIE2000' ? 'CIE2000' : 'CIE76',
