@@ -81,9 +81,12 @@ export class BlobStore {
     return new BlobStore(opts.bucket, nc, os, await jetstreamManager(nc));
   }
 
-  /** Stores bytes (once: a blob already present is not written again) and returns its ref. */
-  async put(bytes: Uint8Array): Promise<BlobRef> {
-    const id = blobIdOf(bytes);
+  /**
+   * Stores bytes (once: a blob already present is not written again) and returns its ref.
+   * `id`: the caller's own `blobIdOf(bytes)` when it already has it (a kernel node hashes each
+   * result batch once, for its push and its store); never an id from elsewhere.
+   */
+  async put(bytes: Uint8Array, id: string = blobIdOf(bytes)): Promise<BlobRef> {
     const stream = `OBJ_${this.bucket}`;
     const nuid = randomBytes(12).toString('hex');
     const chunkSubject = `$O.${this.bucket}.C.${nuid}`;

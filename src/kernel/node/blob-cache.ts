@@ -85,9 +85,12 @@ export class BlobCache {
     return { bytes: await read, hit: false };
   }
 
-  /** Stores bytes in the Object Store and, with `keep`, keeps them here (outputs nobody reads back are not kept). */
-  async put(bytes: Uint8Array, keep = true): Promise<BlobRef> {
-    const ref = await this.#store.put(bytes);
+  /**
+   * Stores bytes in the Object Store and, with `keep`, keeps them here (outputs nobody reads back
+   * are not kept). `id`: `blobIdOf(bytes)` if the caller computed it already (see BlobStore.put).
+   */
+  async put(bytes: Uint8Array, keep = true, id?: string): Promise<BlobRef> {
+    const ref = await this.#store.put(bytes, id);
     this.stats.bytesWritten += bytes.length;
     if (keep) this.#insert(ref.id, bytes);
     return ref;

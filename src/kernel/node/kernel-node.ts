@@ -47,8 +47,10 @@ export async function startKernelNode(config: NodeConfig, log: Logger): Promise<
   // The Object Store's own digest: Node's native SHA-256, not the pure-JS default (~3x faster).
   setSha256Backend('native');
   const names = patchworkNames(config.namespace, config.blobBucket ? { blobBucket: config.blobBucket } : {});
-  // noEcho: the node never receives its own result pushes back.
-  const nc: NatsConnection = await connectNats({ servers: config.natsUrl.split(','), name: `patchwork-kernel ${config.nodeId}`, extra: { noEcho: true } });
+  // noEcho: the node never receives its own result pushes back. noAsyncTraces: every stored
+  // result batch is a JetStream publish, a request for which the client would otherwise build an
+  // Error (a stack capture) up front just in case it times out; our errors carry codes and context.
+  const nc: NatsConnection = await connectNats({ servers: config.natsUrl.split(','), name: `patchwork-kernel ${config.nodeId}`, extra: { noEcho: true, noAsyncTraces: true } });
   const cleanups: (() => Promise<void> | void)[] = [() => nc.close()];
   try {
     const store = await BlobStore.open(nc, { bucket: names.blobBucket, replicas: config.jetstreamReplicas });
