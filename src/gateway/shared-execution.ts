@@ -53,20 +53,25 @@ function share(result: ExecutionResult): SharedResult {
   return { result, json: result.errors ? null : JSON.stringify(result) };
 }
 
-function mapStream<T>(source: AsyncIterator<T>, fn: (value: T) => Result): AsyncIterableIterator<ExecutionResult> {
+const DONE: IteratorResult<ExecutionResult> = { value: undefined, done: true };
+
+/**
+ * An iterator whose `next` is `pull`; `return`, `throw` and an error in `pull` close `source`
+ * (`onClose` first), as graphql-js's own mapped stream does.
+ */
+function streamOver(source: AsyncIterator<unknown>, pull: () => Promise<IteratorResult<ExecutionResult>>, onClose?: () => void): AsyncIterableIterator<ExecutionResult> {
   const close = async () => {
+    onClose?.();
     try {
       await source.return?.();
     } catch {
       // keep the original error
     }
   };
-  const mapped: AsyncIterableIterator<ExecutionResult> = {
+  const it: AsyncIterableIterator<ExecutionResult> = {
     async next() {
-      const r = await source.next();
-      if (r.done) return { value: undefined, done: true };
       try {
-        return { value: await fn(r.value), done: false };
+        return await pull();
       } catch (err) {
         await close();
         throw err;
@@ -74,17 +79,24 @@ function mapStream<T>(source: AsyncIterator<T>, fn: (value: T) => Result): Async
     },
     async return() {
       await close();
-      return { value: undefined, done: true };
+      return DONE;
     },
     async throw(err) {
       await close();
       throw err;
     },
     [Symbol.asyncIterator]() {
-      return mapped;
+      return it;
     },
   };
-  return mapped;
+  return it;
+}
+
+function mapStream<T>(source: AsyncIterator<T>, fn: (value: T) => Result): AsyncIterableIterator<ExecutionResult> {
+  return streamOver(source, async () => {
+    const r = await source.next();
+    return r.done ? DONE : { value: await fn(r.value), done: false };
+  });
 }
 
 /**
@@ -93,43 +105,22 @@ function mapStream<T>(source: AsyncIterator<T>, fn: (value: T) => Result): Async
  */
 function framedStream(source: JobUpdateStream, fn: (view: JobView) => SharedResult | Promise<SharedResult>, sink: FrameSink): AsyncIterableIterator<ExecutionResult> {
   let closed = false;
-  const close = async () => {
-    closed = true;
-    try {
-      await source.return();
-    } catch {
-      // keep the original error
-    }
-  };
-  const framed: AsyncIterableIterator<ExecutionResult> = {
-    async next() {
+  return streamOver(
+    source,
+    async () => {
       for (;;) {
         const r = await source.next();
         // Unsubscribed (graphql-ws called return()) while this subscriber waited: write nothing more.
-        if (r.done || closed) return { value: undefined, done: true };
-        try {
-          const shared = await fn(r.value);
-          if (shared.json === null) return { value: shared.result, done: false };
-          await sink.write(sink.prefix + shared.json + '}');
-        } catch (err) {
-          await close();
-          throw err;
-        }
+        if (r.done || closed) return DONE;
+        const shared = await fn(r.value);
+        if (shared.json === null) return { value: shared.result, done: false };
+        await sink.write(sink.prefix + shared.json + '}');
       }
     },
-    async return() {
-      await close();
-      return { value: undefined, done: true };
+    () => {
+      closed = true;
     },
-    async throw(err) {
-      await close();
-      throw err;
-    },
-    [Symbol.asyncIterator]() {
-      return framed;
-    },
-  };
-  return framed;
+  );
 }
 
 /**
