@@ -5,9 +5,10 @@
 // plain SSD prefers a flat patch of the right mean colour to a textured one slightly out of step,
 // which averages into smooth blocks and blurred fills.
 //
-// Features are stored quantised to bytes (FEATURE_QUANT steps per ΔL unit): at full size they are
-// 2 bytes a pixel instead of 8, which keeps the 2048×1536 case inside its memory budget; target
-// windows are quantised alike, so both sides of a distance compare the same kind of number.
+// Features are stored quantised to bytes (FEATURE_QUANT steps per ΔL unit): 2 bytes a pixel
+// instead of 8 (memory: the 2048×1536 case runs close to its budget). In the hole they are voted
+// with the colours (tile-step.ts); only the top level's search-only iterations compute them from
+// the window's values (windowFeatures), quantised alike.
 //
 // Definition (static and window alike): gx(x, y) = |L(x+1, y) - L(x, y)| when both pixels are in
 // the image (and, for the static image, both known), gy likewise downwards; a pixel's feature is the
@@ -21,7 +22,7 @@ export const FEATURE_REACH = FEATURE_BOX + 1;
 export const FEATURE_QUANT = 4;
 /**
  * Weight of the features in the patch distance, per ΔL² of gradient mean, on the levels that use
- * them (see docs/architecture.md, Kernel, "Defaults and why": 2 against 1, 4 and 8).
+ * them (see docs/architecture.md, Kernel, "Defaults and why": 2 against 4 and 8, and 1 with more averaging).
  */
 export const FEATURE_WEIGHT = 2;
 /**
