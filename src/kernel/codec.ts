@@ -15,7 +15,7 @@ import type { DistanceKind, LevelPlan, LevelState, LevelStatic, Plan, PlanOption
 if (endianness() !== 'LE') throw new Error('the kernel codec assumes a little-endian host');
 
 const MAGIC = 0x314b5750; // "PWK1" read as little-endian u32
-const VERSION = 2;
+const VERSION = 3;
 
 export const BlobKind = { plan: 1, levelStatic: 2, levelState: 3, tileResult: 4 } as const;
 export type BlobKind = keyof typeof BlobKind;
@@ -144,11 +144,12 @@ export function decodePlan(blob: Uint8Array): Plan {
   return { width: scalars[0], height: scalars[1], holeCount: scalars[2], options, levels };
 }
 
-const STATIC_TYPES = [Float32Array, Int32Array, Int32Array, Uint8Array, Int32Array, Int32Array, Float32Array, Int32Array, Int32Array, Int32Array] as const;
+const STATIC_TYPES = [Float32Array, Uint8Array, Int32Array, Int32Array, Uint8Array, Int32Array, Int32Array, Float32Array, Int32Array, Int32Array, Int32Array] as const;
 
 export function encodeLevelStatic(s: LevelStatic): Uint8Array {
   return encodeRaw(BlobKind.levelStatic, [s.level, s.width, s.height, s.sourceCount], [
     s.lab,
+    s.feat,
     s.targetIndex,
     s.targetHole,
     s.validSource,
@@ -164,13 +165,14 @@ export function encodeLevelStatic(s: LevelStatic): Uint8Array {
 export function decodeLevelStatic(blob: Uint8Array): LevelStatic {
   const { scalars, arrays } = decodeRaw(blob, BlobKind.levelStatic);
   expect(scalars, arrays, 4, STATIC_TYPES);
-  const [lab, targetIndex, targetHole, validSource, holePixels, targetPixels, targetConfidence, tiles, tileHoleStart, tileTargetStart] = arrays;
+  const [lab, feat, targetIndex, targetHole, validSource, holePixels, targetPixels, targetConfidence, tiles, tileHoleStart, tileTargetStart] = arrays;
   return {
     level: scalars[0],
     width: scalars[1],
     height: scalars[2],
     sourceCount: scalars[3],
     lab: lab as Float32Array,
+    feat: feat as Uint8Array,
     targetIndex: targetIndex as Int32Array,
     targetHole: targetHole as Int32Array,
     validSource: validSource as Uint8Array,

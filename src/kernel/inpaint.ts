@@ -20,7 +20,7 @@ export interface InpaintInput extends InpaintOptionsInput {
 export type ProgressCallback = (progress: Progress) => void;
 
 function staticArrays(s: LevelStatic): (Float32Array | Int32Array | Uint8Array)[] {
-  return [s.lab, s.targetIndex, s.targetHole, s.validSource, s.holePixels, s.targetPixels, s.targetConfidence];
+  return [s.lab, s.feat, s.targetIndex, s.targetHole, s.validSource, s.holePixels, s.targetPixels, s.targetConfidence];
 }
 
 let runCounter = 0;

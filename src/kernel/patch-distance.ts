@@ -71,3 +71,93 @@ export function ssd2000(
 }
 
 export type SsdFn = typeof ssd76;
+
+/**
+ * As `ssd` (ssd76 or ssd2000), plus `fw` × the squared differences of the texture features
+ * (features.ts): `wfeat` holds 2 floats per window pixel, `feat` 2 bytes per level pixel. The
+ * colour sum runs first, row by row, and the features are added per row, so the early stop
+ * still works on the combined sum.
+ */
+export function ssdFeat(
+  ssd: SsdFn,
+  win: Float32Array,
+  wfeat: Float32Array,
+  wStride: number,
+  wCentre: number,
+  lab: Float32Array,
+  feat: Uint8Array,
+  lStride: number,
+  lCentre: number,
+  dy0: number,
+  dy1: number,
+  dx0: number,
+  dx1: number,
+  limit: number,
+  fw: number,
+): number {
+  let sum = 0;
+  for (let dy = dy0; dy <= dy1; dy++) {
+    sum += ssd(win, wStride, wCentre + dy * wStride, lab, lStride, lCentre + dy * lStride, 0, 0, dx0, dx1, Infinity);
+    let wi = (wCentre + dy * wStride + dx0) * 2;
+    let li = (lCentre + dy * lStride + dx0) * 2;
+    const end = wi + (dx1 - dx0 + 1) * 2;
+    let f = 0;
+    while (wi < end) {
+      const a = wfeat[wi] - feat[li];
+      const b = wfeat[wi + 1] - feat[li + 1];
+      f += a * a + b * b;
+      wi += 2;
+      li += 2;
+    }
+    sum += fw * f;
+    if (sum >= limit) return sum;
+  }
+  return sum;
+}
+
+/** ssdFeat with ssd76, in one loop (the default distance: the kernel's hottest loop). */
+export function ssd76Feat(
+  win: Float32Array,
+  wfeat: Float32Array,
+  wStride: number,
+  wCentre: number,
+  lab: Float32Array,
+  feat: Uint8Array,
+  lStride: number,
+  lCentre: number,
+  dy0: number,
+  dy1: number,
+  dx0: number,
+  dx1: number,
+  limit: number,
+  fw: number,
+): number {
+  let sum = 0;
+  for (let dy = dy0; dy <= dy1; dy++) {
+    const w0 = wCentre + dy * wStride + dx0;
+    const l0 = lCentre + dy * lStride + dx0;
+    let wi = w0 * 3;
+    let li = l0 * 3;
+    let wf = w0 * 2;
+    let lf = l0 * 2;
+    const end = wi + (dx1 - dx0 + 1) * 3;
+    let c = 0;
+    let f = 0;
+    while (wi < end) {
+      const a = win[wi] - lab[li];
+      const b = win[wi + 1] - lab[li + 1];
+      const d = win[wi + 2] - lab[li + 2];
+      c += a * a + b * b + d * d;
+      const g = wfeat[wf] - feat[lf];
+      const h = wfeat[wf + 1] - feat[lf + 1];
+      f += g * g + h * h;
+      wi += 3;
+      li += 3;
+      wf += 2;
+      lf += 2;
+    }
+    sum += c + fw * f;
+    if (sum >= limit) return sum;
+  }
+  return sum;
+}

@@ -3,6 +3,7 @@
 import { knownLab } from './color.ts';
 import { KernelError } from './errors.ts';
 import { depthAt, dilateBox, distanceToKnown, type HoleDepth } from './geometry.ts';
+import { featureWeight, staticFeatures } from './features.ts';
 import { countSet } from './mask.ts';
 import { levelPatchSize, patchRadius } from './patch-size.ts';
 import { downscale, halfSize, type PyramidLevel } from './pyramid.ts';
@@ -113,11 +114,16 @@ export function buildLevel(level: number, pyr: PyramidLevel, options: PlanOption
 
   // The pyramid's Lab becomes the static Lab as is (no copy: at full size it is the biggest array).
   const lab = pyr.lab;
+  // Texture features only where the distance uses them (none at full size: see features.ts).
+  const withFeatures = featureWeight(level) > 0;
+  const feat = allocArray(Uint8Array, withFeatures ? n * 2 : 0, shared);
+  if (withFeatures) staticFeatures(lab, hole, width, height, feat);
   return {
     level,
     width,
     height,
     lab,
+    feat,
     targetIndex,
     targetHole,
     validSource,

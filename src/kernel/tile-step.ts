@@ -9,7 +9,8 @@
 //           voted values by PatchMatch: propagation from its scan-order neighbours (inside the
 //           tile: this iteration's results; outside: the iteration-start field), then random
 //           search over shrinking windows around the best match.
-import { ssd2000, ssd76, type SsdFn } from './patch-distance.ts';
+import { featureWeight, windowFeatures } from './features.ts';
+import { ssd2000, ssd76, ssd76Feat, ssdFeat, type SsdFn } from './patch-distance.ts';
 import { patchRadius } from './patch-size.ts';
 import { streamSeed } from './prng.ts';
 import type { LevelState, LevelStatic, PlanOptions, StateBuffers, TileResult } from './types.ts';
@@ -28,14 +29,15 @@ interface Scratch {
   start: Float32Array; // iteration-start values over the window
   next: Float32Array; // voted values over the window
   weight: Float32Array; // vote weight of the patch centred at each window pixel
+  feat: Float32Array; // texture features of the voted values over the window (2 per pixel)
 }
 
-let scratch: Scratch = { start: new Float32Array(0), next: new Float32Array(0), weight: new Float32Array(0) };
+let scratch: Scratch = { start: new Float32Array(0), next: new Float32Array(0), weight: new Float32Array(0), feat: new Float32Array(0) };
 
 function scratchFor(pixels: number): Scratch {
   if (scratch.weight.length < pixels) {
     const n = Math.max(pixels, scratch.weight.length * 2);
-    scratch = { start: new Float32Array(n * 3), next: new Float32Array(n * 3), weight: new Float32Array(n) };
+    scratch = { start: new Float32Array(n * 3), next: new Float32Array(n * 3), weight: new Float32Array(n), feat: new Float32Array(n * 2) };
   }
   return scratch;
 }
@@ -63,7 +65,10 @@ function fillWindow(s: LevelStatic, values: Float32Array, win: Float32Array, wx0
   }
 }
 
-/** Steps 1-2 of a tile: vote weights of the patches in tile+2r, then the values of tile+r into buf.next. */
+/**
+ * Steps 1-2 of a tile: vote weights of the patches in tile+2r, then the values of tile+r into
+ * buf.next and, `withFeatures`, their texture features into buf.feat.
+ */
 function voteWindow(
   s: LevelStatic,
   state: LevelState,
@@ -76,6 +81,7 @@ function voteWindow(
   wy0: number,
   ww: number,
   wh: number,
+  withFeatures: boolean,
   buf: Scratch,
 ): void {
   const { width, height, lab, targetIndex, targetHole, targetConfidence } = s;
@@ -118,10 +124,15 @@ function voteWindow(
   }
 
   // 2. Vote every pixel of tile+r: known pixels as they are, hole pixels from the covering patches.
+  //    With features, a hole pixel's features are voted alike, from the sources' features (as
+  //    Newson et al. reconstruct them): computed from the voted colours instead, they would be
+  //    those of a weighted mean, flatter than any source, and pull the search to flat sources.
   const ax0 = Math.max(tx0 - r, 0);
   const ay0 = Math.max(ty0 - r, 0);
   const ax1 = Math.min(tx1 + r, width);
   const ay1 = Math.min(ty1 + r, height);
+  const { feat } = s;
+  const wfeat = buf.feat;
   for (let y = ay0; y < ay1; y++) {
     for (let x = ax0; x < ax1; x++) {
       const p = y * width + x;
@@ -132,12 +143,19 @@ function voteWindow(
         next[wi] = lab[p * 3];
         next[wi + 1] = lab[p * 3 + 1];
         next[wi + 2] = lab[p * 3 + 2];
+        if (withFeatures) {
+          const fi = (wi / 3) * 2;
+          wfeat[fi] = feat[p * 2];
+          wfeat[fi + 1] = feat[p * 2 + 1];
+        }
         continue;
       }
       let sl = 0;
       let sa = 0;
       let sb = 0;
       let sw = 0;
+      let sfx = 0;
+      let sfy = 0;
       const py0 = Math.max(y - r, 0);
       const py1 = Math.min(y + r, height - 1);
       const px0 = Math.max(x - r, 0);
@@ -155,7 +173,17 @@ function voteWindow(
           sa += w * lab[src + 1];
           sb += w * lab[src + 2];
           sw += w;
+          if (withFeatures) {
+            const sf = (src / 3) * 2;
+            sfx += w * feat[sf];
+            sfy += w * feat[sf + 1];
+          }
         }
+      }
+      if (withFeatures) {
+        const fi = (wi / 3) * 2;
+        wfeat[fi] = sw > 0 ? sfx / sw : 0;
+        wfeat[fi + 1] = sw > 0 ? sfy / sw : 0;
       }
       if (sw > 0) {
         next[wi] = sl / sw;
@@ -187,6 +215,7 @@ export function runTile(s: LevelStatic, state: LevelState, options: PlanOptions,
   const ty1 = s.tiles[4 * tile + 3];
   // Window = tile grown by 3r: the vote covers tile+r, needs patches in tile+2r, whose unknown
   // distances read pixels in tile+3r.
+  const fw = featureWeight(s.level);
   const wx0 = Math.max(tx0 - 3 * r, 0);
   const wy0 = Math.max(ty0 - 3 * r, 0);
   const wx1 = Math.min(tx1 + 3 * r, width);
@@ -200,7 +229,7 @@ export function runTile(s: LevelStatic, state: LevelState, options: PlanOptions,
     // Search-only iteration: the values stay as they are.
     fillWindow(s, state.values, next, wx0, wy0, ww, wh);
   } else {
-    voteWindow(s, state, options, tx0, ty0, tx1, ty1, wx0, wy0, ww, wh, buf);
+    voteWindow(s, state, options, tx0, ty0, tx1, ty1, wx0, wy0, ww, wh, fw > 0, buf);
   }
 
   // 3. Collect the tile's hole values and count the pixels that moved.
@@ -227,6 +256,14 @@ export function runTile(s: LevelStatic, state: LevelState, options: PlanOptions,
   }
 
   if (mode === 'vote') return { level: s.level, iteration: state.iteration, tile, values, nnf: new Int32Array(0), dist: new Float32Array(0), changed };
+
+  // Texture features over tile+r, where the tile's target patches lie: voted with the values, or,
+  // in a search-only iteration (the top level's peeled values: copies, as sharp as their
+  // sources), computed from the values.
+  const wfeat = buf.feat;
+  const { feat } = s;
+  if (fw > 0 && warm) windowFeatures(next, wfeat, wx0, wy0, ww, width, height, Math.max(tx0 - r, 0), Math.max(ty0 - r, 0), Math.min(tx1 + r, width), Math.min(ty1 + r, height));
+  const cie76 = ssd === ssd76;
 
   // 4. PatchMatch over the tile's target patches against the voted values. A candidate's cost is
   //    its patch distance plus the proximity prior: proximity x (offset length / level size) per
@@ -267,7 +304,7 @@ export function runTile(s: LevelStatic, state: LevelState, options: PlanOptions,
     let best = nnf[k];
     let qx = best % width;
     let qy = (best - qx) / width;
-    let bestD = penK * Math.sqrt((qx - x) * (qx - x) + (qy - y) * (qy - y)) + ssd(next, ww, wc, lab, width, best, dy0, dy1, dx0, dx1, Infinity);
+    let bestD = penK * Math.sqrt((qx - x) * (qx - x) + (qy - y) * (qy - y)) + (fw === 0 ? ssd(next, ww, wc, lab, width, best, dy0, dy1, dx0, dx1, Infinity) : cie76 ? ssd76Feat(next, wfeat, ww, wc, lab, feat, width, best, dy0, dy1, dx0, dx1, Infinity, fw) : ssdFeat(ssd, next, wfeat, ww, wc, lab, feat, width, best, dy0, dy1, dx0, dx1, Infinity, fw));
 
     // Propagation: the scan-order predecessors' matches, shifted by one pixel.
     for (let side = 0; side < 2; side++) {
@@ -281,7 +318,7 @@ export function runTile(s: LevelStatic, state: LevelState, options: PlanOptions,
       qy = (q - qx) / width;
       const pen = penK * Math.sqrt((qx - x) * (qx - x) + (qy - y) * (qy - y));
       if (pen >= bestD) continue;
-      const d = pen + ssd(next, ww, wc, lab, width, q, dy0, dy1, dx0, dx1, bestD - pen);
+      const d = pen + (fw === 0 ? ssd(next, ww, wc, lab, width, q, dy0, dy1, dx0, dx1, bestD - pen) : cie76 ? ssd76Feat(next, wfeat, ww, wc, lab, feat, width, q, dy0, dy1, dx0, dx1, bestD - pen, fw) : ssdFeat(ssd, next, wfeat, ww, wc, lab, feat, width, q, dy0, dy1, dx0, dx1, bestD - pen, fw));
       if (d < bestD) {
         bestD = d;
         best = q;
@@ -308,7 +345,7 @@ export function runTile(s: LevelStatic, state: LevelState, options: PlanOptions,
         if (q === best || !validSource[q]) continue;
         const pen = penK * Math.sqrt((cx - x) * (cx - x) + (cy - y) * (cy - y));
         if (pen >= bestD) continue;
-        const d = pen + ssd(next, ww, wc, lab, width, q, dy0, dy1, dx0, dx1, bestD - pen);
+        const d = pen + (fw === 0 ? ssd(next, ww, wc, lab, width, q, dy0, dy1, dx0, dx1, bestD - pen) : cie76 ? ssd76Feat(next, wfeat, ww, wc, lab, feat, width, q, dy0, dy1, dx0, dx1, bestD - pen, fw) : ssdFeat(ssd, next, wfeat, ww, wc, lab, feat, width, q, dy0, dy1, dx0, dx1, bestD - pen, fw));
         if (d < bestD) {
           bestD = d;
           best = q;

@@ -69,6 +69,11 @@ export interface LevelStatic {
   height: number;
   /** CIE Lab of every pixel, 3 floats per pixel; hole pixels hold 0 (their values are dynamic). */
   lab: Float32Array;
+  /**
+   * Texture features of every pixel, 2 bytes (mean |∂L/∂x|, |∂L/∂y| over a small box, quantised;
+   * see features.ts), from known pixels only.
+   */
+  feat: Uint8Array;
   /** Per pixel: the index of the target patch centred there, or -1. */
   targetIndex: Int32Array;
   /** Per target patch: the hole index of its centre, or -1 (see sources.ts, holeIndexAt). */
