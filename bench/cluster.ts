@@ -41,7 +41,9 @@ const minShardTargets = numberArg('--min-shard-targets');
 const soloMaxTargets = numberArg('--solo-max-targets');
 const chunksPerNode = numberArg('--chunks-per-node');
 // Diagnostics: extra flags for the node processes (e.g. --node-flags "--max-semi-space-size=32"),
-// warm-up fills before the timed repetitions (default 1), a per-thread CPU line per cluster run.
+// warm-up fills before the timed repetitions (default 1), --per-run: a CPU line per run (cluster
+// runs by process and thread). Compare a cluster run with the in-process run of its seed (1 node
+// with 1 worker, 2 nodes with 2 workers): the seeds of a repetition differ in work by up to ~30%.
 const nodeFlagsArg = process.argv.indexOf('--node-flags');
 const nodeFlags = nodeFlagsArg > 0 ? process.argv[nodeFlagsArg + 1].split(' ').filter(Boolean) : [];
 const warmups = numberArg('--warmups') ?? 1;
@@ -195,6 +197,7 @@ async function main(): Promise<void> {
         const s = seedOf[v];
         const r = v === 'in1' ? await inProcess(s, 1) : v === 'in2' ? await inProcess(s, 2) : await remote(s, v === 'one' ? 1 : 2, rep);
         if (v === 'two') calls = r.calls ?? 0;
+        if (perRun && !r.threads) console.log(`     ${v} seed ${s}: CPU ${fmt(r.cpuMs)} ms (this process)`);
         if (r.threads && (v === 'one' || v === 'two')) {
           threadRuns[v].push(r.threads);
           if (perRun) console.log(`     ${v} seed ${s}: CPU ${fmt(r.cpuMs)} ms = node a ${splitText(r.threads.a)}, node b ${splitText(r.threads.b)} (main/worker/rest), nats ${fmt(r.threads.nats)}, client ${fmt(r.threads.client)}`);
