@@ -28,6 +28,7 @@ import { KernelCluster, REMOTE_FILL_DEFAULTS, inpaintRemote, optionsToWire, type
 import { assemble, assembleValues, converged, decodeImage, encodeImage, finish, initFromCoarser, initTopLevel, inpaint, maskToBinary, prepare, resolveOptions, runTile, type LevelState } from '../src/kernel/index.ts';
 import { startNatsServer } from '../test/support/nats-server.ts';
 import { spawnKernelNode, type KernelNodeProcess } from '../test/support/kernel-node.ts';
+import { splitDelta, threadCpuMs, type ThreadSplit } from './support/thread-cpu.ts';
 
 const root = resolve(fileURLToPath(import.meta.url), '../..');
 function numberArg(name: string): number | undefined {
@@ -39,6 +40,14 @@ const reps = numberArg('--reps') ?? 5;
 const minShardTargets = numberArg('--min-shard-targets');
 const soloMaxTargets = numberArg('--solo-max-targets');
 const chunksPerNode = numberArg('--chunks-per-node');
+// Diagnostics: extra flags for the node processes (e.g. --node-flags "--max-semi-space-size=32"),
+// warm-up fills before the timed repetitions (default 1), --per-run: a CPU line per run (cluster
+// runs by process and thread). Compare a cluster run with the in-process run of its seed (1 node
+// with 1 worker, 2 nodes with 2 workers): the seeds of a repetition differ in work by up to ~30%.
+const nodeFlagsArg = process.argv.indexOf('--node-flags');
+const nodeFlags = nodeFlagsArg > 0 ? process.argv[nodeFlagsArg + 1].split(' ').filter(Boolean) : [];
+const warmups = numberArg('--warmups') ?? 1;
+const perRun = process.argv.includes('--per-run');
 
 function sharedImages(): string {
   const dir = resolve(process.env.PATCHWORK_SHARED ?? resolve(root, '../shared'), 'images');
@@ -54,6 +63,8 @@ interface Run {
   ms: number;
   /** CPU time the run used: this process (in-process runs); nodes, nats-server and this process (cluster runs). */
   cpuMs: number;
+  /** Cluster runs: CPU ms by process and thread (node a, node b: main / worker / rest). */
+  threads?: { a: ThreadSplit; b: ThreadSplit; nats: number; client: number };
   id: string;
   calls?: number;
 }
@@ -125,7 +136,7 @@ async function main(): Promise<void> {
   const nodes: KernelNodeProcess[] = [];
   const namespace = 'bench';
   try {
-    for (const id of ['bench-a', 'bench-b']) nodes.push(await spawnKernelNode({ natsUrl: nats.url, namespace, id, workers: 1, heartbeatMs: 1000 }));
+    for (const id of ['bench-a', 'bench-b']) nodes.push(await spawnKernelNode({ natsUrl: nats.url, namespace, id, workers: 1, heartbeatMs: 1000, nodeFlags }));
     const nc = await connectNats({ servers: nats.url });
     const store = await BlobStore.open(nc, { bucket: `${namespace}_blobs` });
     const image = await store.put(imageBytes);
@@ -144,19 +155,32 @@ async function main(): Promise<void> {
     };
     const remote = async (seed: number, maxNodes: number, rep: number): Promise<Run> => {
       const job: JobSpec = { jobId: `bench-${rep}-${maxNodes}`, imageBlobId: image.id, maskBlobId: mask.id, donorBlobIds: [], options: optionsToWire({ seed }) };
+      const pids = nodes.map((n) => n.child.pid!);
+      const before = pids.map(threadCpuMs);
+      const nats0 = cpuMsOf(nats.pid!);
+      const self0 = selfCpuMs();
       const c0 = clusterCpuMs();
       const t0 = performance.now();
       const r = await inpaintRemote(cluster, job, { maxNodes, minShardTargets, soloMaxTargets, chunksPerNode });
-      return { ms: performance.now() - t0, cpuMs: clusterCpuMs() - c0, id: r.result.id, calls: r.usage.calls };
+      const wall = performance.now() - t0;
+      const cpuMs = clusterCpuMs() - c0;
+      const after = pids.map(threadCpuMs);
+      const [a, b] = pids.map((pid, i) => splitDelta(pid, before[i], after[i]));
+      const threads = { a, b, nats: cpuMsOf(nats.pid!) - nats0, client: selfCpuMs() - self0 };
+      return { ms: wall, cpuMs, threads, id: r.result.id, calls: r.usage.calls };
     };
 
     // Warm-up (JIT, worker start-up, connections), not counted.
-    await inProcess(1000, 2);
-    await remote(1000, 2, -1);
+    for (let w = 0; w < warmups; w++) {
+      await inProcess(1000 + w, 2);
+      await remote(1000 + w, 2, -1 - w);
+    }
 
     const variants = ['in1', 'in2', 'one', 'two'] as const;
     const ms: Record<(typeof variants)[number], number[]> = { in1: [], in2: [], one: [], two: [] };
     const cpu: Record<(typeof variants)[number], number[]> = { in1: [], in2: [], one: [], two: [] };
+    const threadRuns: Record<'one' | 'two', NonNullable<Run['threads']>[]> = { one: [], two: [] };
+    const splitText = (t: ThreadSplit): string => `${fmt(t.main)}/${fmt(t.busiest)}/${fmt(t.rest)}`;
     const speedups: number[] = [];
     const overheads: number[] = [];
     let identical = true;
@@ -173,6 +197,11 @@ async function main(): Promise<void> {
         const s = seedOf[v];
         const r = v === 'in1' ? await inProcess(s, 1) : v === 'in2' ? await inProcess(s, 2) : await remote(s, v === 'one' ? 1 : 2, rep);
         if (v === 'two') calls = r.calls ?? 0;
+        if (perRun && !r.threads) console.log(`     ${v} seed ${s}: CPU ${fmt(r.cpuMs)} ms (this process)`);
+        if (r.threads && (v === 'one' || v === 'two')) {
+          threadRuns[v].push(r.threads);
+          if (perRun) console.log(`     ${v} seed ${s}: CPU ${fmt(r.cpuMs)} ms = node a ${splitText(r.threads.a)}, node b ${splitText(r.threads.b)} (main/worker/rest), nats ${fmt(r.threads.nats)}, client ${fmt(r.threads.client)}`);
+        }
         row[v] = r.ms;
         ms[v].push(r.ms);
         cpu[v].push(r.cpuMs);
@@ -215,6 +244,14 @@ async function main(): Promise<void> {
     };
     const loadavg = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
     console.log(`\nCPU ms (median; cluster = nodes + nats-server + client): in-process 1w ${Math.round(median(cpu.in1))}, 2w ${Math.round(median(cpu.in2))}; 1 node ${Math.round(median(cpu.one))}, 2 nodes ${Math.round(median(cpu.two))}; load average ${loadavg}`);
+    for (const v of ['one', 'two'] as const) {
+      const t = threadRuns[v];
+      const m = (f: (x: NonNullable<Run['threads']>) => number): string => fmt(median(t.map(f)));
+      console.log(
+        `CPU ms by thread, ${v === 'one' ? '1 node ' : '2 nodes'} (median): node a main ${m((x) => x.a.main)} worker ${m((x) => x.a.busiest)} rest ${m((x) => x.a.rest)}; ` +
+          `node b main ${m((x) => x.b.main)} worker ${m((x) => x.b.busiest)} rest ${m((x) => x.b.rest)}; nats-server ${m((x) => x.nats)}; client ${m((x) => x.client)}`,
+      );
+    }
     console.log(
       `medians: in-process 1w ${result.ms_in_process_one_worker} ms, 2w ${result.ms_in_process} ms; 1 node ${result.ms_one_node} ms, 2 nodes ${result.ms_two_nodes} ms; ` +
         `speed-up ${result.speedup_two_nodes} (goal >= 1.7); overhead ${result.overhead_vs_in_process} (goal <= 1.15)`,

@@ -22,6 +22,7 @@ import { NodeMetrics, startMetricsServer, type MetricsServer } from './metrics.t
 import { Registration } from './registration.ts';
 import { ResultHints } from './result-hints.ts';
 import { StateCache } from './state-cache.ts';
+import { warmUp } from './warm-up.ts';
 import { WorkerPool } from './worker-pool.ts';
 
 /** Service names the health service reports: '' (the server) and the kernel service. */
@@ -56,6 +57,8 @@ export async function startKernelNode(config: NodeConfig, log: Logger): Promise<
     const store = await BlobStore.open(nc, { bucket: names.blobBucket, replicas: config.jetstreamReplicas });
     const pool = new WorkerPool(config.workers);
     cleanups.unshift(() => pool.close());
+    // Before the node registers: its first job should not pay for compiling the kernel.
+    if (config.warmUp) log.info({ ms: Math.round(await warmUp(pool)) }, 'kernel warmed up');
     const cache = new BlobCache(store, config.blobCacheMb * MiB);
     const hints = new ResultHints(nc, names, config.nodeId, cache, config.hints, log);
     cleanups.unshift(() => hints.close());
