@@ -31,7 +31,7 @@ const inFlight = async (node: KernelNodeProcess): Promise<number> => metricValue
 /** A Step that runs every level of the job on one node: one long call. */
 async function wholePyramid(c: TestCluster, job: JobSpec): Promise<StepRequest> {
   const plan = await c.cluster.prepare({ job }, { placementKey: job.jobId });
-  return { job, level: plan.response.levels.length - 1, iteration: 0, mode: StepMode.STEP_MODE_ITERATE, previous: [], previousState: Buffer.alloc(0), tiles: [], continueThroughLevel: 0, pushResults: false, advance: false, nextTiles: [] };
+  return { job, level: plan.response.levels.length - 1, iteration: 0, mode: StepMode.STEP_MODE_ITERATE, previous: [], previousState: Buffer.alloc(0), tiles: [], continueThroughLevel: 0, pushResults: false, advance: false, nextTiles: [], team: undefined };
 }
 
 const client = (node: KernelNodeProcess): NodeClient => new NodeClient(node.id, `127.0.0.1:${node.port}`, credentials.createInsecure());
