@@ -15,7 +15,8 @@
 // again). The figures are medians over repetitions, the spread is min..max of the per-repetition
 // ratios. Each cluster run's PNG must be byte-identical to the in-process one of its seed.
 // Options: --reps N (default 5); --min-shard-targets N, --solo-max-targets N, --chunks-per-node N
-// (the remote driver's placement settings, for tuning); PATCHWORK_SHARED (where images/ is;
+// (the remote driver's placement settings, for tuning); --no-team (client-driven steps instead
+// of team runs), --run-targets N (team run budget); PATCHWORK_SHARED (where images/ is;
 // default ../shared).
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -39,6 +40,9 @@ const reps = numberArg('--reps') ?? 5;
 const minShardTargets = numberArg('--min-shard-targets');
 const soloMaxTargets = numberArg('--solo-max-targets');
 const chunksPerNode = numberArg('--chunks-per-node');
+// The driver's mode: team runs (default) or, with --no-team, client-driven steps; --run-targets N.
+const teamRuns = !process.argv.includes('--no-team');
+const runTargets = numberArg('--run-targets');
 
 function sharedImages(): string {
   const dir = resolve(process.env.PATCHWORK_SHARED ?? resolve(root, '../shared'), 'images');
@@ -146,7 +150,7 @@ async function main(): Promise<void> {
       const job: JobSpec = { jobId: `bench-${rep}-${maxNodes}`, imageBlobId: image.id, maskBlobId: mask.id, donorBlobIds: [], options: optionsToWire({ seed }) };
       const c0 = clusterCpuMs();
       const t0 = performance.now();
-      const r = await inpaintRemote(cluster, job, { maxNodes, minShardTargets, soloMaxTargets, chunksPerNode });
+      const r = await inpaintRemote(cluster, job, { maxNodes, minShardTargets, soloMaxTargets, chunksPerNode, teamRuns, runTargets });
       return { ms: performance.now() - t0, cpuMs: clusterCpuMs() - c0, id: r.result.id, calls: r.usage.calls };
     };
 
@@ -189,13 +193,14 @@ async function main(): Promise<void> {
       );
     }
     const shares = [];
-    for (let i = 0; i < 3; i++) shares.push(await serialShare(imageBytes, maskBytes, 2 * (minShardTargets ?? REMOTE_FILL_DEFAULTS.minShardTargets)));
+    for (let i = 0; i < 3; i++) shares.push(await serialShare(imageBytes, maskBytes, teamRuns ? 0 : 2 * (minShardTargets ?? REMOTE_FILL_DEFAULTS.minShardTargets)));
     const serialMs = median(shares.map((x) => x.serial));
     const parallelMs = median(shares.map((x) => x.parallel));
     const amdahl = (serialMs + parallelMs) / (serialMs + parallelMs / 2);
     console.log(`one thread by phase (median of 3): serial ${Math.round(serialMs)} ms, splittable ${Math.round(parallelMs)} ms: at best ${amdahl.toFixed(2)}x on two cores (Amdahl)`);
     const result = {
       bench: 'cluster',
+      team_runs: teamRuns,
       image: 't009 scaled to 1024x768, m009 scaled (hole 10.4%)',
       reps,
       ms_in_process_one_worker: Math.round(median(ms.in1)),

@@ -50,7 +50,7 @@ export interface RemoteFillOptions {
    * ones in chunks; the settings above).
    */
   teamRuns?: boolean;
-  /** Target patches a team run covers before it returns to the client (default 600 000). */
+  /** Target patches a team run covers before it returns to the client (default 250 000). */
   runTargets?: number;
   /** Result encoding (default png). */
   format?: ImageFormat;
@@ -78,7 +78,7 @@ export interface RemoteFillResult {
   stepsByNode: Record<string, number>;
 }
 
-export const REMOTE_FILL_DEFAULTS = { minShardTargets: 8_000, soloMaxTargets: 20_000, chunksPerNode: 2, teamRuns: true, runTargets: 600_000, runAttempts: 6 } as const;
+export const REMOTE_FILL_DEFAULTS = { minShardTargets: 8_000, soloMaxTargets: 20_000, chunksPerNode: 2, teamRuns: true, runTargets: 250_000, runAttempts: 6 } as const;
 
 /** Calls each node has outstanding within a step: one running, one waiting there. */
 const CALLS_PER_NODE = 2;

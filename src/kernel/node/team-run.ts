@@ -40,6 +40,8 @@ function tileTargets(s: LevelStatic): number[] {
   return out;
 }
 
+const round = (x: number): number => Math.round(x * 10) / 10;
+
 const byFirstTile = (a: ResultRef, b: ResultRef): number => a.tiles[0] - b.tiles[0];
 
 /** A peer's results: normally pushed (cache hits); else from the store, where they may land a little later. */
@@ -98,18 +100,23 @@ export async function teamRun(deps: ServiceDeps, job: PreparedJob, req: StepRequ
   const reports: StepReport[] = [];
   const stores: Promise<unknown>[] = [];
   let spent = 0;
+  let lastMs: { level: number; ms: Record<number, number> } | null = null;
   try {
     for (;;) {
       const stepMode = mode;
       const level = s;
       const from = state;
       const count = level.tiles.length >> 2;
-      const share = teamShare(tileTargets(level), team.size, team.index);
+      // Balanced by the tile times of the step before when it was of this level (every member
+      // knows all of them, from the announcements: the same shares everywhere), else by targets.
+      const work = lastMs && lastMs.level === level.level ? Array.from({ length: count }, (_, t) => lastMs!.ms[t] ?? 0) : tileTargets(level);
+      const share = teamShare(work, team.size, team.index);
       const t0 = performance.now();
       const run = await runTiles(deps, job, level.level, from, share, stepMode, usage, team.size > 1, signal, true);
       const ownMs = performance.now() - t0;
       stores.push(run.refs);
       const key = { run: team.run, size: team.size, level: level.level, iteration: from.iteration, mode: stepMode };
+      const tTiles = performance.now();
       let others: TeamAnnouncement[] = [];
       if (team.size > 1) {
         // A batch that could not be pushed reaches the peers through the store only: store first.
@@ -119,6 +126,7 @@ export async function teamRun(deps: ServiceDeps, job: PreparedJob, req: StepRequ
         others = await Promise.all(peers.map((m) => deps.team.wait(job.key, { ...key, member: m }, waitMs, signal, peerNodes.get(m))));
         for (const a of others) peerNodes.set(a.member, a.node);
       }
+      const tPeers = performance.now();
       const peerRefs = others.flatMap((a) => a.refs);
       const peerResults = peerRefs.length > 0 ? await readPeerResults(deps, peerRefs, usage, performance.now() + Math.max(deps.teamWaitMs, WAIT_FACTOR * ownMs), signal) : [];
       const all = [...run.results, ...peerResults].sort((a, b) => a.tile - b.tile);
@@ -127,6 +135,7 @@ export async function teamRun(deps: ServiceDeps, job: PreparedJob, req: StepRequ
       }
       const tileMs: Record<number, number> = { ...run.tileMs };
       for (const a of others) Object.assign(tileMs, a.tileMs);
+      lastMs = { level: level.level, ms: tileMs };
       const allRefs = [...run.known, ...peerRefs].sort(byFirstTile);
       const report: StepReport = {
         level: level.level,
@@ -143,8 +152,10 @@ export async function teamRun(deps: ServiceDeps, job: PreparedJob, req: StepRequ
       reports.push(report);
       spent += level.targetPixels.length;
       if (stepMode === 'vote') break;
+      const tRead = performance.now();
       state = usage.time(() => assemble(level, from, all, options));
       report.converged = converged(level, state, options);
+      deps.log.debug({ run: team.run, member: team.index, level: level.level, iteration: from.iteration, tiles: share.length, tilesMs: round(tTiles - t0), waitMs: round(tPeers - tTiles), readMs: round(tRead - tPeers), assembleMs: round(performance.now() - tRead) }, 'team step');
       if (signal.aborted) throw new CodedError('CANCELLED', 'the caller cancelled the call');
       const stop = (budget > 0 && spent >= budget) || (report.converged && !goOn());
       if (stop) {
