@@ -25,7 +25,7 @@ export interface FillSettings {
    * and replay the client-driven steps they started with.
    */
   teamRuns?: boolean;
-  /** Target patches a team run covers before the job records it (progress, previews, durability). */
+  /** Most target patches a team run covers before the job records it (progress, previews, durability; see runBudget). */
   runTargets: number;
   /** Render previews of complete steps while the next ones run. */
   previews: boolean;

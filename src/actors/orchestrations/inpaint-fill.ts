@@ -14,6 +14,7 @@
 // Between steps the job checks its controls (pause holds, accept ends the fill with the last
 // complete step as the picture); after each step it records progress and asks for a preview.
 import { pullChunks, shardCount, splitTiles } from '../../kernel/client/shards.ts';
+import { runBudget } from '../../kernel/client/team-steps.ts';
 import {
   JobActivity,
   type BlobOutput,
@@ -119,7 +120,7 @@ export async function fill(run: JobRun): Promise<FillOutcome> {
     const out = await teamFill(run, {
       width,
       topLevel: levels.length - 1,
-      runTargets: settings.runTargets,
+      runTargets: runBudget(levels.map((l) => l.targetCount), maxIterations, settings.runTargets),
       onStep: (level, iteration, changed, converged, results, state) => {
         progress(level, iteration + 1, changed, results, state);
         if (converged) doneWork += work[level];

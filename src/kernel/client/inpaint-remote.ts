@@ -15,6 +15,7 @@ import { StepMode, type BlobRef, type JobSpec, type PrepareResponse, type Result
 import type { CallResult, KernelCluster } from './kernel-cluster.ts';
 import { pullChunks, shardCount, splitTiles } from './shards.ts';
 import { teamFill } from './team-fill.ts';
+import { runBudget } from './team-steps.ts';
 
 export interface RemoteProgress {
   level: number;
@@ -50,7 +51,7 @@ export interface RemoteFillOptions {
    * ones in chunks; the settings above).
    */
   teamRuns?: boolean;
-  /** Target patches a team run covers before it returns to the client (default 250 000). */
+  /** Most target patches a team run covers before it returns to the client (default 250 000; see runBudget). */
   runTargets?: number;
   /** Result encoding (default png). */
   format?: ImageFormat;
@@ -175,7 +176,7 @@ export async function inpaintRemote(cluster: KernelCluster, job: JobSpec, opts: 
       call,
       width,
       topLevel: levels.length - 1,
-      runTargets: opts.runTargets ?? REMOTE_FILL_DEFAULTS.runTargets,
+      runTargets: runBudget(levels.map((l) => l.targetCount), maxIterations, opts.runTargets ?? REMOTE_FILL_DEFAULTS.runTargets),
       runAttempts: REMOTE_FILL_DEFAULTS.runAttempts,
       account: (r) => account(r),
       onStep: (st) => {

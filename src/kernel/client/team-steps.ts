@@ -55,3 +55,18 @@ export function stepAfter<M>(last: { level: number; iteration: number; mode: M; 
   if (last.level > 0) return { level: last.level - 1, iteration: 0, mode: iterate };
   return { level: 0, iteration: last.iteration + 1, mode: vote };
 }
+
+/** A fill is cut into at least this many team runs (by its work estimate), however small. */
+export const MIN_RUNS_PER_FILL = 6;
+
+/**
+ * The target patches a team run may cover (TeamSpec.budget_targets): at most `cap`, and at most
+ * 1/MIN_RUNS_PER_FILL of the fill's work estimate (every level's targets x max iterations; the
+ * fill needs about half of it), so that even a small fill returns to the job several times for
+ * progress, previews, pause and accept, and a big one about every `cap` targets (~0.5 s of
+ * kernel work on one node at 250 000).
+ */
+export function runBudget(levelTargets: readonly number[], maxIterations: number, cap: number): number {
+  const estimate = levelTargets.reduce((a, t) => a + t * maxIterations, 0);
+  return Math.max(1, Math.min(cap, Math.ceil(estimate / MIN_RUNS_PER_FILL)));
+}
