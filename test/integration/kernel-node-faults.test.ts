@@ -44,8 +44,9 @@ test('a node killed with SIGKILL mid-call: the call finishes on another node, sa
     const victimId = c.cluster.ranked(job.jobId)[0].id;
     const victim = c.nodes.find((n) => n.id === victimId)!;
     let killedInFlight = -1;
-    // Everything in one continue call on the job's first node; kill that node while it runs it.
-    const fill = inpaintRemote(c.cluster, job, { maxNodes: 3, soloMaxTargets: Number.MAX_SAFE_INTEGER, minShardTargets: Number.MAX_SAFE_INTEGER });
+    // The client-driven path (team runs fail over by run, tested in kernel-team-runs): everything
+    // in one continue call on the job's first node; kill that node while it runs it.
+    const fill = inpaintRemote(c.cluster, job, { maxNodes: 3, teamRuns: false, soloMaxTargets: Number.MAX_SAFE_INTEGER, minShardTargets: Number.MAX_SAFE_INTEGER });
     // The driver prepares on every node, then sends the long Step to the first: once the
     // victim's Prepare is answered, the call it has in flight is that Step.
     await waitUntil('the first node runs the long step', async () => {

@@ -179,6 +179,7 @@ export async function inpaintRemote(cluster: KernelCluster, job: JobSpec, opts: 
       runTargets: runBudget(levels.map((l) => l.targetCount), maxIterations, opts.runTargets ?? REMOTE_FILL_DEFAULTS.runTargets),
       runAttempts: REMOTE_FILL_DEFAULTS.runAttempts,
       account: (r) => account(r),
+      failed: () => void usage.attempts++,
       onStep: (st) => {
         if (st.mode === StepMode.STEP_MODE_VOTE) return;
         progress(st.level, st.iteration + 1, st.changed, st.results, st.startState);

@@ -23,6 +23,8 @@ export interface TeamFillDeps {
   /** Tries per run (a failed member fails the try). */
   runAttempts: number;
   account: (r: CallResult<StepResponse>) => StepResponse;
+  /** A member's call failed (not cancelled by the run): counted as an attempt. */
+  failed: () => void;
   onStep: (step: TeamStep<StepMode, ResultRef>) => void;
 }
 
@@ -41,6 +43,7 @@ async function runOnce(d: TeamFillDeps, base: Omit<StepRequest, 'job' | 'team'>,
       );
       return d.account(r);
     } catch (e) {
+      if (!abort.signal.aborted) d.failed();
       abort.abort();
       throw e;
     }

@@ -141,6 +141,7 @@ export class TeamExchange {
       };
       const ask = (): void => {
         this.asked++;
+        if (askMs === ASK_FIRST_MS) this.#log.info({ jobKey, step: k }, 'team: no announcement from a peer yet; asked for it again');
         this.#publish(jobKey, 'ask', k);
         askMs = Math.min(ASK_MAX_MS, askMs * 2);
         askTimer = setTimeout(ask, askMs);
