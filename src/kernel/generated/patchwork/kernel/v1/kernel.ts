@@ -27,10 +27,13 @@ import {
  *
  * A fill, as the remote driver and the inpaint orchestration run it:
  *   Prepare on every node that takes part (each builds the pyramid itself: recomputing it is
- *   cheaper than shipping it), then for each level from the top: Step(ITERATE) per shard of
+ *   cheaper than shipping it), then team runs: per run one Step per member node, all at once
+ *   (`team`), the members running every step of the run together, each its share of the tiles,
+ *   exchanging results among themselves, from the top level down to level 0's VOTE step; then
+ *   Finish. (Without `team`, a client may drive each step itself: Step(ITERATE) per shard of
  *   tiles, each starting from all results of the step before, until a node answers that the
- *   level has converged; then level 0's Step(VOTE), then Finish. Small levels run all their
- *   steps in one call. Preview renders any complete step off the critical path.
+ *   level has converged, and small levels in one continue-mode call.) Preview renders any
+ *   complete step off the critical path.
  * Every random choice is seeded from (seed, level, iteration, tile) and tiling depends only on
  * the image and the options, so results never depend on which node ran which tile.
  */
