@@ -100,17 +100,17 @@ export async function teamRun(deps: ServiceDeps, job: PreparedJob, req: StepRequ
   const reports: StepReport[] = [];
   const stores: Promise<unknown>[] = [];
   let spent = 0;
-  let lastMs: { level: number; ms: Record<number, number> } | null = null;
   try {
     for (;;) {
       const stepMode = mode;
       const level = s;
       const from = state;
       const count = level.tiles.length >> 2;
-      // Balanced by the tile times of the step before when it was of this level (every member
-      // knows all of them, from the announcements: the same shares everywhere), else by targets.
-      const work = lastMs && lastMs.level === level.level ? Array.from({ length: count }, (_, t) => lastMs!.ms[t] ?? 0) : tileTargets(level);
-      const share = teamShare(work, team.size, team.index);
+      // Balanced by target counts: a function of the level and the team size only. Not by the
+      // tile times of the step before: a member run again after a failure (same run id: the job
+      // retries one member, the others keep going) would see other times than its peers saw
+      // and split differently, and the members' results would overlap (found by the fault suite).
+      const share = teamShare(tileTargets(level), team.size, team.index);
       const t0 = performance.now();
       const run = await runTiles(deps, job, level.level, from, share, stepMode, usage, team.size > 1, signal, true);
       const ownMs = performance.now() - t0;
@@ -135,7 +135,6 @@ export async function teamRun(deps: ServiceDeps, job: PreparedJob, req: StepRequ
       }
       const tileMs: Record<number, number> = { ...run.tileMs };
       for (const a of others) Object.assign(tileMs, a.tileMs);
-      lastMs = { level: level.level, ms: tileMs };
       const allRefs = [...run.known, ...peerRefs].sort(byFirstTile);
       const report: StepReport = {
         level: level.level,
