@@ -15,7 +15,8 @@
 // again). The figures are medians over repetitions, the spread is min..max of the per-repetition
 // ratios. Each cluster run's PNG must be byte-identical to the in-process one of its seed.
 // Options: --reps N (default 5); --min-shard-targets N, --solo-max-targets N, --chunks-per-node N
-// (the remote driver's placement settings, for tuning); PATCHWORK_SHARED (where images/ is;
+// (the remote driver's placement settings, for tuning); --no-team (client-driven steps instead
+// of team runs), --run-targets N (team run budget); PATCHWORK_SHARED (where images/ is;
 // default ../shared).
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -48,6 +49,9 @@ const nodeFlagsArg = process.argv.indexOf('--node-flags');
 const nodeFlags = nodeFlagsArg > 0 ? process.argv[nodeFlagsArg + 1].split(' ').filter(Boolean) : [];
 const warmups = numberArg('--warmups') ?? 1;
 const perRun = process.argv.includes('--per-run');
+// The driver's mode: team runs (default) or, with --no-team, client-driven steps; --run-targets N.
+const teamRuns = !process.argv.includes('--no-team');
+const runTargets = numberArg('--run-targets');
 
 function sharedImages(): string {
   const dir = resolve(process.env.PATCHWORK_SHARED ?? resolve(root, '../shared'), 'images');
@@ -161,7 +165,7 @@ async function main(): Promise<void> {
       const self0 = selfCpuMs();
       const c0 = clusterCpuMs();
       const t0 = performance.now();
-      const r = await inpaintRemote(cluster, job, { maxNodes, minShardTargets, soloMaxTargets, chunksPerNode });
+      const r = await inpaintRemote(cluster, job, { maxNodes, minShardTargets, soloMaxTargets, chunksPerNode, teamRuns, runTargets });
       const wall = performance.now() - t0;
       const cpuMs = clusterCpuMs() - c0;
       const after = pids.map(threadCpuMs);
@@ -218,13 +222,14 @@ async function main(): Promise<void> {
       );
     }
     const shares = [];
-    for (let i = 0; i < 3; i++) shares.push(await serialShare(imageBytes, maskBytes, 2 * (minShardTargets ?? REMOTE_FILL_DEFAULTS.minShardTargets)));
+    for (let i = 0; i < 3; i++) shares.push(await serialShare(imageBytes, maskBytes, teamRuns ? 0 : 2 * (minShardTargets ?? REMOTE_FILL_DEFAULTS.minShardTargets)));
     const serialMs = median(shares.map((x) => x.serial));
     const parallelMs = median(shares.map((x) => x.parallel));
     const amdahl = (serialMs + parallelMs) / (serialMs + parallelMs / 2);
     console.log(`one thread by phase (median of 3): serial ${Math.round(serialMs)} ms, splittable ${Math.round(parallelMs)} ms: at best ${amdahl.toFixed(2)}x on two cores (Amdahl)`);
     const result = {
       bench: 'cluster',
+      team_runs: teamRuns,
       image: 't009 scaled to 1024x768, m009 scaled (hole 10.4%)',
       reps,
       ms_in_process_one_worker: Math.round(median(ms.in1)),

@@ -15,7 +15,8 @@
 //
 // --reps N (default 5); --variants also times, per repetition, the same job with previews off,
 // with previews off and pipelined durability, and the raw remote driver (inpaintRemote, no
-// orchestration), to show where the cluster's time goes.
+// orchestration), to show where the cluster's time goes. --no-team: the job without team runs;
+// --ab-team: the job with and without team runs side by side (paired per repetition).
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { resolve } from 'node:path';
@@ -35,6 +36,10 @@ function numberArg(name: string): number | undefined {
 }
 const reps = numberArg('--reps') ?? 5;
 const withVariants = process.argv.includes('--variants');
+// --no-team: the job's client-driven steps instead of team runs (settings.teamRuns false).
+const teamRuns = !process.argv.includes('--no-team');
+// --ab-team: also times, per repetition, the job without team runs (paired, order alternating).
+const abTeam = process.argv.includes('--ab-team');
 
 const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
@@ -105,8 +110,9 @@ async function main(): Promise<void> {
       await rt.cluster.nodes.waitFor((ns) => ns.length === 2, 10_000);
       return rt;
     };
-    const main = await runtime({});
+    const main = await runtime(teamRuns ? {} : { fill: { teamRuns: false } });
     const variants: Record<string, JobRuntime> = { job: main };
+    if (abTeam) variants.no_team = await runtime({ fill: { teamRuns: false } });
     if (withVariants) {
       variants.no_previews = await runtime({ fill: { previews: false } });
       variants.no_previews_pipelined = await runtime({ fill: { previews: false }, host: { durability: 'pipelined' } });
@@ -213,6 +219,7 @@ async function main(): Promise<void> {
     const load1 = loadavg();
     const result = {
       bench: 'job',
+      team_runs: teamRuns,
       reps,
       nodes: 2,
       workers_per_node: 1,

@@ -41,6 +41,12 @@ async function allHistory(id: string): Promise<JobHistoryEntry[]> {
 }
 
 /** Kernel step calls answered by all nodes so far. */
+async function callsInFlight(): Promise<number> {
+  let n = 0;
+  for (const node of c.nodes) n += metricValue(await node.metrics(), 'patchwork_kernel_calls_in_flight');
+  return n;
+}
+
 async function stepCalls(): Promise<number> {
   let n = 0;
   for (const node of c.nodes) n += metricValue(await node.metrics(), 'patchwork_kernel_calls_total', { method: 'Step', code: 'OK' });
@@ -144,8 +150,10 @@ test('pause holds all kernel work (durably recorded), resume finishes with the s
   await waitFor('level progress', async () => ((await rt.jobs.get(tenant, job.id))?.level != null ? true : undefined), 60_000, 10);
   const paused = await rt.jobs.pause(tenant, job.id);
   assert.equal(paused.status, 'PAUSED');
-  // Calls already running when the pause came finish; none starts after.
+  // Calls already running when the pause came finish (a team run goes on to its end: up to a
+  // sixth of the fill); none starts after.
   await delay(600);
+  await waitFor('the calls running at the pause to finish', async () => ((await callsInFlight()) === 0 ? true : undefined), 30_000, 20);
   const calls = await stepCalls();
   assert.ok(calls > 0, 'the node metrics count step calls');
   const events = (await allHistory(job.id)).length;

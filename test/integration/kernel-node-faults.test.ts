@@ -31,7 +31,7 @@ const inFlight = async (node: KernelNodeProcess): Promise<number> => metricValue
 /** A Step that runs every level of the job on one node: one long call. */
 async function wholePyramid(c: TestCluster, job: JobSpec): Promise<StepRequest> {
   const plan = await c.cluster.prepare({ job }, { placementKey: job.jobId });
-  return { job, level: plan.response.levels.length - 1, iteration: 0, mode: StepMode.STEP_MODE_ITERATE, previous: [], previousState: Buffer.alloc(0), tiles: [], continueThroughLevel: 0, pushResults: false, advance: false, nextTiles: [] };
+  return { job, level: plan.response.levels.length - 1, iteration: 0, mode: StepMode.STEP_MODE_ITERATE, previous: [], previousState: Buffer.alloc(0), tiles: [], continueThroughLevel: 0, pushResults: false, advance: false, nextTiles: [], team: undefined };
 }
 
 const client = (node: KernelNodeProcess): NodeClient => new NodeClient(node.id, `127.0.0.1:${node.port}`, credentials.createInsecure());
@@ -44,8 +44,9 @@ test('a node killed with SIGKILL mid-call: the call finishes on another node, sa
     const victimId = c.cluster.ranked(job.jobId)[0].id;
     const victim = c.nodes.find((n) => n.id === victimId)!;
     let killedInFlight = -1;
-    // Everything in one continue call on the job's first node; kill that node while it runs it.
-    const fill = inpaintRemote(c.cluster, job, { maxNodes: 3, soloMaxTargets: Number.MAX_SAFE_INTEGER, minShardTargets: Number.MAX_SAFE_INTEGER });
+    // The client-driven path (team runs fail over by run, tested in kernel-team-runs): everything
+    // in one continue call on the job's first node; kill that node while it runs it.
+    const fill = inpaintRemote(c.cluster, job, { maxNodes: 3, teamRuns: false, soloMaxTargets: Number.MAX_SAFE_INTEGER, minShardTargets: Number.MAX_SAFE_INTEGER });
     // The driver prepares on every node, then sends the long Step to the first: once the
     // victim's Prepare is answered, the call it has in flight is that Step.
     await waitUntil('the first node runs the long step', async () => {

@@ -117,7 +117,7 @@ test('bad input gets a coded, non-retryable error and the node stays up; a job w
     await rejectsWith(c.cluster.prepare({ job: { ...good, maskBlobId: 'f'.repeat(64) } }, call), 'BLOB_NOT_FOUND');
     await rejectsWith(c.cluster.prepare({ job: { ...good, maskBlobId: 'not-an-id' } }, call), 'INVALID_BLOB_ID');
     await rejectsWith(c.cluster.prepare({ job: { ...good, options: optionsToWire({ patchSize: 4 }) } }, call), 'BAD_OPTION');
-    await rejectsWith(c.cluster.step({ job: good, level: 0, iteration: 3, mode: StepMode.STEP_MODE_ITERATE, previous: [], previousState: Buffer.alloc(0), tiles: [], pushResults: false, advance: false, nextTiles: [] }, call), 'BAD_STEP');
+    await rejectsWith(c.cluster.step({ job: good, level: 0, iteration: 3, mode: StepMode.STEP_MODE_ITERATE, previous: [], previousState: Buffer.alloc(0), tiles: [], pushResults: false, advance: false, nextTiles: [], team: undefined }, call), 'BAD_STEP');
     assert.equal(await healthCheck(c.nodes[0].port), 'SERVING');
 
     const blank = { width: 40, height: 30, data: new Uint8Array(40 * 30 * 4).fill(255).map((v, i) => (i % 4 === 3 ? 255 : 0)) };

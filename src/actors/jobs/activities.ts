@@ -112,6 +112,16 @@ export interface StepInput {
   pushResults: boolean;
   advance: boolean;
   nextTiles: number[];
+  /** A team run (see TeamSpec in the kernel contract): this call is member `index` of `size`. */
+  team?: TeamValue;
+}
+
+export interface TeamValue {
+  run: string;
+  size: number;
+  index: number;
+  includeVote: boolean;
+  budgetTargets: number;
 }
 
 export interface StepReportValue {
@@ -121,7 +131,11 @@ export interface StepReportValue {
   changed: number;
   results: ResultRefValue[];
   converged: boolean;
-  /** Tiles run here and the milliseconds each took (same order). */
+  /**
+   * Tiles run here and the milliseconds each took (same order). In a team run `results` holds
+   * only the results this node stored (the union over the members is the step's durable set),
+   * and `tileIds` / `tileMs` every tile of the step.
+   */
   tileIds: number[];
   tileMs: number[];
   startState: Uint8Array;

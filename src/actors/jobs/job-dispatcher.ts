@@ -68,7 +68,8 @@ function usageOf(r: CallResult<{ usage?: Usage | undefined }>): CallUsage {
   return { kernelMs: u?.kernelMs ?? 0, blobBytesRead: Number(u?.blobBytesRead ?? 0), blobBytesWritten: Number(u?.blobBytesWritten ?? 0), attempts: r.attempts, node: r.node };
 }
 
-function reportOf(r: StepReport): StepReportValue {
+/** A step report as the job records it; in a team run only the results this node stored (see StepReportValue). */
+function reportOf(r: StepReport, team: boolean): StepReportValue {
   const tileIds = Object.keys(r.tileMs)
     .map(Number)
     .sort((a, b) => a - b);
@@ -77,7 +78,7 @@ function reportOf(r: StepReport): StepReportValue {
     iteration: r.iteration,
     mode: r.mode === StepMode.STEP_MODE_VOTE ? 'vote' : 'iterate',
     changed: r.changed,
-    results: fromRefs(r.results),
+    results: fromRefs(team ? r.stored : r.results),
     converged: r.converged,
     tileIds,
     tileMs: tileIds.map((t) => r.tileMs[t]),
@@ -169,11 +170,12 @@ export class JobDispatcher implements Dispatcher {
             pushResults: i.pushResults,
             advance: i.advance,
             nextTiles: i.nextTiles,
+            team: i.team,
           },
           this.#callOptions(request, i.rank),
         );
         this.#o.metrics?.usage(usageOf(r));
-        return { levelConverged: r.response.levelConverged, reports: r.response.reports.map(reportOf), usage: usageOf(r) } satisfies StepOutput;
+        return { levelConverged: r.response.levelConverged, reports: r.response.reports.map((report) => reportOf(report, i.team !== undefined)), usage: usageOf(r) } satisfies StepOutput;
       }
       case JobActivity.preview:
       case JobActivity.finish: {

@@ -19,6 +19,14 @@ export interface FillSettings {
   soloMaxTargets: number;
   /** Chunks of tiles per node and step: a node that finishes early takes the next chunk. */
   chunksPerNode: number;
+  /**
+   * Run the levels as team runs (all nodes iterate together, exchanging results among
+   * themselves; one activity per node and run). Jobs recorded before the setting existed lack it
+   * and replay the client-driven steps they started with.
+   */
+  teamRuns?: boolean;
+  /** Most target patches a team run covers before the job records it (progress, previews, durability; see runBudget). */
+  runTargets: number;
   /** Render previews of complete steps while the next ones run. */
   previews: boolean;
   previewFormat: OutputFormat;
@@ -38,6 +46,8 @@ export const DEFAULT_FILL_SETTINGS: Readonly<FillSettings> = Object.freeze({
   minShardTargets: 8_000,
   soloMaxTargets: 20_000,
   chunksPerNode: 2,
+  teamRuns: true,
+  runTargets: 250_000,
   previews: true,
   previewFormat: 'jpeg',
   previewShare: 0.5,

@@ -8,9 +8,13 @@
 //   step before; nodes decide convergence and, asked to `advance`, run the next level's first
 //   step in the same call. Level 0: one VOTE step in chunks, then Finish.
 //
+// With `settings.teamRuns` (the default for new jobs) the levels run as team runs instead
+// (inpaint-team.ts): all nodes iterate together, one activity per node and run.
+//
 // Between steps the job checks its controls (pause holds, accept ends the fill with the last
 // complete step as the picture); after each step it records progress and asks for a preview.
 import { pullChunks, shardCount, splitTiles } from '../../kernel/client/shards.ts';
+import { runBudget } from '../../kernel/client/team-steps.ts';
 import {
   JobActivity,
   type BlobOutput,
@@ -23,6 +27,7 @@ import {
   type StepOutput,
 } from '../jobs/activities.ts';
 import { KERNEL_RETRY, LOCAL_RETRY, type JobRun } from './inpaint-run.ts';
+import { teamFill } from './inpaint-team.ts';
 
 /** How the fill ended: the result blob, and whether it is an accepted intermediate picture. */
 export interface FillOutcome {
@@ -110,6 +115,19 @@ export async function fill(run: JobRun): Promise<FillOutcome> {
    */
   const wave = (nodes: number, chunks: number[][], request: (tiles: number[], chunk: number) => StepRequest): Promise<StepOutput[]> =>
     pullChunks(nodes, CALLS_PER_NODE, chunks.length, (c, rank) => step(request(chunks.length === 1 ? [] : chunks[c], c), rank), () => run.holdWhilePaused());
+
+  if (settings.teamRuns) {
+    const out = await teamFill(run, {
+      width,
+      topLevel: levels.length - 1,
+      runTargets: runBudget(levels.map((l) => l.targetCount), maxIterations, settings.runTargets),
+      onStep: (level, iteration, changed, converged, results, state) => {
+        progress(level, iteration + 1, changed, results, state);
+        if (converged) doneWork += work[level];
+      },
+    });
+    return out === 'accept' ? acceptNow() : finishWith(out.votes, out.state);
+  }
 
   let previous: ResultRefValue[] = [];
   let previousState: Uint8Array = new Uint8Array(0);

@@ -14,6 +14,8 @@ import { formatToWire } from '../cluster/wire.ts';
 import { StepMode, type BlobRef, type JobSpec, type PrepareResponse, type ResultRef, type StepRequest, type StepResponse, type Usage } from '../generated/patchwork/kernel/v1/kernel.ts';
 import type { CallResult, KernelCluster } from './kernel-cluster.ts';
 import { pullChunks, shardCount, splitTiles } from './shards.ts';
+import { teamFill } from './team-fill.ts';
+import { runBudget } from './team-steps.ts';
 
 export interface RemoteProgress {
   level: number;
@@ -43,6 +45,14 @@ export interface RemoteFillOptions {
    * the next one, so a node slowed by its neighbours holds a step up by one chunk at most.
    */
   chunksPerNode?: number;
+  /**
+   * Run the fill as team runs (default true): all nodes iterate every level together, exchanging
+   * results among themselves; false: the client drives every step (small levels solo, bigger
+   * ones in chunks; the settings above).
+   */
+  teamRuns?: boolean;
+  /** Most target patches a team run covers before it returns to the client (default 250 000; see runBudget). */
+  runTargets?: number;
   /** Result encoding (default png). */
   format?: ImageFormat;
   deadlineMs?: number;
@@ -69,7 +79,7 @@ export interface RemoteFillResult {
   stepsByNode: Record<string, number>;
 }
 
-export const REMOTE_FILL_DEFAULTS = { minShardTargets: 8_000, soloMaxTargets: 20_000, chunksPerNode: 2 } as const;
+export const REMOTE_FILL_DEFAULTS = { minShardTargets: 8_000, soloMaxTargets: 20_000, chunksPerNode: 2, teamRuns: true, runTargets: 250_000, runAttempts: 6 } as const;
 
 /** Calls each node has outstanding within a step: one running, one waiting there. */
 const CALLS_PER_NODE = 2;
@@ -159,6 +169,26 @@ export async function inpaintRemote(cluster: KernelCluster, job: JobSpec, opts: 
     });
   };
 
+  if (opts.teamRuns ?? REMOTE_FILL_DEFAULTS.teamRuns) {
+    const { votes, state } = await teamFill({
+      cluster,
+      job,
+      call,
+      width,
+      topLevel: levels.length - 1,
+      runTargets: runBudget(levels.map((l) => l.targetCount), maxIterations, opts.runTargets ?? REMOTE_FILL_DEFAULTS.runTargets),
+      runAttempts: REMOTE_FILL_DEFAULTS.runAttempts,
+      account: (r) => account(r),
+      failed: () => void usage.attempts++,
+      onStep: (st) => {
+        if (st.mode === StepMode.STEP_MODE_VOTE) return;
+        progress(st.level, st.iteration + 1, st.changed, st.results, st.startState);
+        if (st.converged) doneWork += work[st.level];
+      },
+    });
+    return finishWith(votes, state);
+  }
+
   // The step before the next one: its results and start-state header.
   let previous: ResultRef[] = [];
   let previousState: Uint8Array = new Uint8Array(0);
@@ -173,7 +203,7 @@ export async function inpaintRemote(cluster: KernelCluster, job: JobSpec, opts: 
       while (through > 0 && solo(through - 1)) through--;
       // Push the run's last results only when the next level is split over other nodes.
       const pushResults = shardsOf(Math.max(0, through - 1)) > 1;
-      const r = await step({ level, iteration: 0, mode, previous, previousState: Buffer.from(previousState), tiles: [], continueThroughLevel: through, pushResults, advance: false, nextTiles: [] }, 0);
+      const r = await step({ level, iteration: 0, mode, previous, previousState: Buffer.from(previousState), tiles: [], continueThroughLevel: through, pushResults, advance: false, nextTiles: [], team: undefined }, 0);
       for (const report of r.reports) {
         progress(report.level, report.iteration + 1, report.changed, report.results, report.startState);
         if (report.converged) doneWork += work[report.level];
@@ -204,6 +234,7 @@ export async function inpaintRemote(cluster: KernelCluster, job: JobSpec, opts: 
       pushResults,
       advance,
       nextTiles: advance && afterChunks!.length > 1 ? afterChunks![c] : [],
+      team: undefined,
     }));
     const convergedAnswers = responses.filter((r) => r.levelConverged).length;
     if (convergedAnswers === responses.length) {

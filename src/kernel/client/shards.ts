@@ -1,6 +1,7 @@
 // How a level's tiles are split among nodes and chunks: pure arithmetic (no I/O, no hashing),
 // so the inpaint orchestration, which replays deterministically and may import nothing that does
 // I/O, computes the same split as the remote driver.
+import { lptSplit } from '../cluster/team-shares.ts';
 
 /**
  * How many shards a level is split into: one per `minTargetsPerShard` target patches, at most
@@ -15,17 +16,7 @@ export function shardCount(targetCount: number, tileCount: number, nodes: number
  * first to the lightest shard (ties to the lower index). Deterministic; tiles ascending per shard.
  */
 export function splitTiles(work: readonly number[], shards: number): number[][] {
-  const out: number[][] = Array.from({ length: shards }, () => []);
-  const load = new Array<number>(shards).fill(0);
-  const order = work.map((w, t) => t).sort((a, b) => work[b] - work[a] || a - b);
-  for (const t of order) {
-    let best = 0;
-    for (let i = 1; i < shards; i++) if (load[i] < load[best]) best = i;
-    out[best].push(t);
-    load[best] += work[t];
-  }
-  for (const s of out) s.sort((a, b) => a - b);
-  return out;
+  return lptSplit(work, shards);
 }
 
 /**

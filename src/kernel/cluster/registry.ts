@@ -65,3 +65,12 @@ export function openNodeBucket(nc: NatsConnection, names: PatchworkNames, replic
 export function resultHintSubject(names: PatchworkNames, jobKey: string): string {
   return `${names.namespace}._kernel.${jobKey}.results`;
 }
+
+/**
+ * Subject on which the members of a job's team runs announce each step's results to each other
+ * and ask for announcements they missed (see docs/architecture.md, "Team runs"). Like the result
+ * pushes, four tokens.
+ */
+export function teamSubject(names: PatchworkNames, jobKey: string): string {
+  return `${names.namespace}._kernel.${jobKey}.team`;
+}

@@ -6,6 +6,7 @@ import type { BlobCache } from './blob-cache.ts';
 import type { JobCache } from './job-cache.ts';
 import type { ResultHints } from './result-hints.ts';
 import type { StateCache } from './state-cache.ts';
+import type { TeamExchange } from './team-exchange.ts';
 import type { WorkerPool } from './worker-pool.ts';
 
 export interface ServiceDeps {
@@ -20,6 +21,10 @@ export interface ServiceDeps {
   batchBytes: number;
   /** How long a read waits for a peer's push before going to the Object Store. */
   pushWaitMs: number;
+  /** Team runs: announcements between members. */
+  team: TeamExchange;
+  /** Team runs: longest wait for a peer's step (at least 10x the step's own time). */
+  teamWaitMs: number;
 }
 
 /** Aborted when the caller gives up (cancels, or its deadline passes): queued work is dropped. */

@@ -15,9 +15,10 @@ interface WithUsage {
 }
 
 export function kernelServiceImpl(deps: ServiceDeps, admission: Admission, metrics: NodeMetrics, log: Logger): KernelServiceServer {
-  function unary<Req, Res extends WithUsage>(method: string, fn: (req: Req, call: ServerUnaryCall<Req, Res>) => Promise<Res>): handleUnaryCall<Req, Res> {
+  function unary<Req, Res extends WithUsage>(method: string, fn: (req: Req, call: ServerUnaryCall<Req, Res>) => Promise<Res>, isTeam: (req: Req) => boolean = () => false): handleUnaryCall<Req, Res> {
     return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => {
-      const verdict = admission.enter();
+      const team = isTeam(call.request);
+      const verdict = admission.enter(team);
       if (verdict !== 'ok') {
         metrics.rejected.inc({ reason: verdict });
         metrics.calls.inc({ method, code: verdict === 'busy' ? 'RESOURCE_EXHAUSTED' : 'UNAVAILABLE' });
@@ -49,7 +50,7 @@ export function kernelServiceImpl(deps: ServiceDeps, admission: Admission, metri
         )
         .finally(() => {
           stop();
-          admission.leave();
+          admission.leave(team);
         });
     };
   }
@@ -60,7 +61,7 @@ export function kernelServiceImpl(deps: ServiceDeps, admission: Admission, metri
       const abort = new AbortController();
       call.on('cancelled', () => abort.abort());
       return stepCall(deps, req, { signal: abort.signal });
-    }),
+    }, (req) => req.team !== undefined),
     preview: unary('Preview', (req) => previewCall(deps, req)),
     finish: unary('Finish', (req) => finishCall(deps, req)),
   };

@@ -23,6 +23,7 @@ import { Registration } from './registration.ts';
 import { ResultHints } from './result-hints.ts';
 import { StateCache } from './state-cache.ts';
 import { warmUp } from './warm-up.ts';
+import { TeamExchange } from './team-exchange.ts';
 import { WorkerPool } from './worker-pool.ts';
 
 /** Service names the health service reports: '' (the server) and the kernel service. */
@@ -62,9 +63,12 @@ export async function startKernelNode(config: NodeConfig, log: Logger): Promise<
     const cache = new BlobCache(store, config.blobCacheMb * MiB);
     const hints = new ResultHints(nc, names, config.nodeId, cache, config.hints, log);
     cleanups.unshift(() => hints.close());
+    const team = new TeamExchange(nc, names, config.nodeId, cache, hints, log);
+    cleanups.unshift(() => team.close());
     const jobs = new JobCache(config.jobCacheMb * MiB, (job) => {
       pool.forgetJob(job.key);
       hints.unfollow(job.key);
+      team.unfollow(job.key);
     });
     const admission = new Admission(config.maxCalls);
     const metrics = new NodeMetrics(
@@ -80,7 +84,7 @@ export async function startKernelNode(config: NodeConfig, log: Logger): Promise<
     );
 
     const server = new Server(serverOptions);
-    const deps = { nodeId: config.nodeId, pool, cache, jobs, states: new StateCache(64 * MiB), hints, log, batchBytes: 256 * 1024, pushWaitMs: 20 };
+    const deps = { nodeId: config.nodeId, pool, cache, jobs, states: new StateCache(64 * MiB), hints, log, batchBytes: 256 * 1024, pushWaitMs: 20, team, teamWaitMs: config.teamWaitMs };
     server.addService(KernelServiceService, kernelServiceImpl(deps, admission, metrics, log));
     const health = new HealthImplementation(Object.fromEntries(HEALTH_SERVICES.map((s) => [s, 'NOT_SERVING' as const])));
     health.addToServer(server);

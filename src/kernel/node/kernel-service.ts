@@ -5,12 +5,10 @@
 import type { BlobRef } from '../../common/blob-store.ts';
 import { CodedError } from '../../common/errors.ts';
 import { assemble, assembleValues, converged } from '../assemble.ts';
-import { decodeLevelState } from '../codec.ts';
 import { finish } from '../compose.ts';
 import { encodeImage } from '../image-io.ts';
-import { initFromCoarser, initTopLevel } from '../init-level.ts';
-import type { TileMode } from '../pool-protocol.ts';
-import type { LevelState, LevelStatic, RgbaImage } from '../types.ts';
+import { initFromCoarser } from '../init-level.ts';
+import type { LevelStatic, RgbaImage } from '../types.ts';
 import { formatFromWire, modeFromWire, modeToWire, optionsToWire } from '../cluster/wire.ts';
 import type {
   FinishRequest,
@@ -30,8 +28,9 @@ import { CallUsage } from './call-usage.ts';
 import { acquireJob, levelOf, readResults } from './job-inputs.ts';
 import type { PreparedJob } from './job-cache.ts';
 import { decodeHeader, encodeHeader } from './state-headers.ts';
-import { stateKey } from './state-cache.ts';
-import { runTiles, shareState, storeResults } from './tile-runner.ts';
+import { startState } from './step-start.ts';
+import { teamRun } from './team-run.ts';
+import { runTiles, storeResults } from './tile-runner.ts';
 
 export type { CallControl, ServiceDeps } from './call-context.ts';
 
@@ -41,51 +40,6 @@ const round = (x: number): number => Math.round(x * 10) / 10;
 function observed<T>(p: Promise<T>): Promise<T> {
   p.catch(() => undefined);
   return p;
-}
-
-/** The state after the step whose results are `refs` and whose start-state header is `headerBytes`. */
-async function stateAfter(deps: ServiceDeps, job: PreparedJob, refs: readonly ResultRef[], headerBytes: Uint8Array, usage: CallUsage): Promise<LevelState> {
-  if (headerBytes.length === 0) throw badRequest('previous results need their step\'s start_state (previous_state)');
-  const { level } = decodeLevelState(headerBytes);
-  const s = levelOf(job, level);
-  return deps.states.getOrBuild(stateKey(job.key, headerBytes, refs.map((r) => r.blobId)), async () => {
-    const results = await readResults(deps, refs, usage);
-    const header = decodeHeader(headerBytes, results[0].level, results[0].iteration);
-    // Kept on shared memory: every call of the step hands it to workers without a copy.
-    return usage.time(() => shareState(assemble(s, header, results, job.options)));
-  });
-}
-
-/**
- * The state a step starts from; `converged` when the request is an ITERATE step of a level whose
- * state (`state`, after the previous step) has already converged.
- */
-async function startState(deps: ServiceDeps, job: PreparedJob, req: StepRequest, mode: TileMode, usage: CallUsage): Promise<{ state: LevelState; converged: boolean }> {
-  const { levels, options } = job;
-  const s = levelOf(job, req.level);
-  const top = levels.length - 1;
-  if (req.previous.length === 0) {
-    if (req.level !== top || req.iteration !== 0 || mode !== 'iterate') {
-      throw badStep(`only the top level's first ITERATE step (level ${top}, iteration 0) starts without previous results`);
-    }
-    return { state: usage.time(() => initTopLevel(s, options)), converged: false };
-  }
-  const prev = await stateAfter(deps, job, req.previous, req.previousState, usage);
-  if (req.iteration > 0) {
-    if (prev.level !== req.level || prev.iteration !== req.iteration) {
-      throw badStep(`step (level ${req.level}, iteration ${req.iteration}) starts from the results of (level ${req.level}, iteration ${req.iteration - 1}); these give level ${prev.level} after ${prev.iteration} iterations`);
-    }
-    const done = converged(s, prev, options);
-    if (mode === 'iterate') return { state: prev, converged: done };
-    if (req.level !== 0) throw badStep('only level 0 has a VOTE step');
-    if (!done) throw badStep(`level 0 has not converged after ${prev.iteration} iterations: ITERATE before the VOTE step`);
-    return { state: prev, converged: false };
-  }
-  if (prev.level !== req.level + 1) throw badStep(`level ${req.level}'s first step starts from the last results of level ${req.level + 1}, got level ${prev.level}`);
-  const coarse = levels[prev.level];
-  if (!converged(coarse, prev, options)) throw badStep(`level ${prev.level} has not converged after ${prev.iteration} iterations: it needs more steps before level ${req.level}`);
-  if (mode !== 'iterate') throw badStep(`level ${req.level}'s first step is an ITERATE step`);
-  return { state: usage.time(() => initFromCoarser(s, coarse, prev, options)), converged: false };
 }
 
 function checkTiles(s: LevelStatic, tiles: readonly number[]): number[] {
@@ -142,6 +96,7 @@ export async function stepCall(deps: ServiceDeps, req: StepRequest, control: Cal
     const { job } = acquired;
     const { levels, options } = job;
     const tAcquired = performance.now();
+    if (req.team) return await teamRun(deps, job, req, req.team, mode, usage, control);
     let s = levelOf(job, req.level);
     let tiles = checkTiles(s, req.tiles);
     const through = req.continueThroughLevel;
@@ -178,7 +133,7 @@ export async function stepCall(deps: ServiceDeps, req: StepRequest, control: Cal
     if (inWorker) {
       await deps.pool.runLevels(job.key, state, through, (step) => {
         usage.kernelMs += step.ms;
-        const report: StepReport = { level: step.level, iteration: step.iteration, mode: modeToWire(stepMode), changed: step.changed, results: [], converged: step.converged, tileMs: step.tileMs, startState: Buffer.from(step.header) };
+        const report: StepReport = { level: step.level, iteration: step.iteration, mode: modeToWire(stepMode), changed: step.changed, results: [], converged: step.converged, tileMs: step.tileMs, startState: Buffer.from(step.header), stored: [] };
         stores.push(observed(storeResults(deps, job.key, step.results, usage, false).then((refs) => (report.results = refs))));
         reports.push(report);
       }, control.signal);
@@ -188,7 +143,7 @@ export async function stepCall(deps: ServiceDeps, req: StepRequest, control: Cal
       // Continue mode pushes only its last step's results (below): nobody else reads the others.
       const run = await runTiles(deps, job, s.level, state, tiles, stepMode, usage, req.pushResults && through === undefined, control.signal);
       tTiles = performance.now();
-      const report: StepReport = { level: s.level, iteration: state.iteration, mode: modeToWire(stepMode), changed: run.changed, results: [], converged: false, tileMs: run.tileMs, startState: Buffer.from(encodeHeader(state)) };
+      const report: StepReport = { level: s.level, iteration: state.iteration, mode: modeToWire(stepMode), changed: run.changed, results: [], converged: false, tileMs: run.tileMs, startState: Buffer.from(encodeHeader(state)), stored: [] };
       stores.push(observed(run.refs.then((refs) => (report.results = refs))));
       reports.push(report);
       if (through === undefined) break;

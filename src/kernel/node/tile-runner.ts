@@ -19,12 +19,18 @@ class ResultBatcher {
   #pending: TileResult[] = [];
   #pendingBytes = 0;
   readonly #stores: Promise<ResultRef>[] = [];
+  readonly #hashAll: boolean;
+  /** Refs of the batches flushed so far (ids hashed at flush time), when `hashAll`. */
+  readonly known: ResultRef[] = [];
+  /** Whether every batch so far was pushed to the peers (false: some only reach them via the store). */
+  allPushed = true;
 
-  constructor(deps: ServiceDeps, jobKey: string, usage: CallUsage, push: boolean) {
+  constructor(deps: ServiceDeps, jobKey: string, usage: CallUsage, push: boolean, hashAll = false) {
     this.#deps = deps;
     this.#jobKey = jobKey;
     this.#usage = usage;
     this.#push = push;
+    this.#hashAll = hashAll;
   }
 
   add(r: TileResult): void {
@@ -42,9 +48,11 @@ class ResultBatcher {
     // Push to peers first: they get the bytes while the store write is under way. The id is
     // hashed once, here, for both the push and the store (a second SHA-256 of every batch cost
     // ~10 ms of CPU per 1024x768 fill).
-    const id = this.#push && this.#deps.hints.enabled ? blobIdOf(bytes) : undefined;
-    if (id !== undefined) this.#deps.hints.publish(this.#jobKey, id, bytes);
+    const id = this.#hashAll || (this.#push && this.#deps.hints.enabled) ? blobIdOf(bytes) : undefined;
+    const pushed = id !== undefined && this.#push && this.#deps.hints.publish(this.#jobKey, id, bytes);
+    if (!pushed) this.allPushed = false;
     const tiles = batch.map((r) => r.tile);
+    if (this.#hashAll) this.known.push({ blobId: id!, size: bytes.length, tiles });
     this.#stores.push(
       this.#deps.cache.put(bytes, true, id).then((ref) => {
         this.#usage.bytesWritten += bytes.length;
@@ -86,16 +94,20 @@ export interface TileRun {
   refs: Promise<ResultRef[]>;
   changed: number;
   tileMs: Record<number, number>;
+  /** With `announce`: every batch's ref, known before the stores complete (ids hashed up front). */
+  known: ResultRef[];
+  /** With `announce`: whether every batch was pushed to the job's other nodes. */
+  allPushed: boolean;
 }
 
 /**
  * Runs `tiles` of one step from `state`. A call that goes on to the next step (continue mode)
  * needs only `results` and awaits `refs` at the end, so stores never hold up computing.
  */
-export async function runTiles(deps: ServiceDeps, job: PreparedJob, level: number, state: LevelState, tiles: readonly number[], mode: TileMode, usage: CallUsage, push: boolean, signal?: AbortSignal): Promise<TileRun> {
+export async function runTiles(deps: ServiceDeps, job: PreparedJob, level: number, state: LevelState, tiles: readonly number[], mode: TileMode, usage: CallUsage, push: boolean, signal?: AbortSignal, announce = false): Promise<TileRun> {
   // On shared memory, every worker reads the state without a copy.
   const stateId = deps.pool.addState(usage.time(() => shareState(state)));
-  const batcher = new ResultBatcher(deps, job.key, usage, push);
+  const batcher = new ResultBatcher(deps, job.key, usage, push, announce);
   const results = new Array<TileResult>(tiles.length);
   const tileMs: Record<number, number> = {};
   let changed = 0;
@@ -122,5 +134,6 @@ export async function runTiles(deps: ServiceDeps, job: PreparedJob, level: numbe
   }
   const refs = batcher.done();
   refs.catch(() => undefined); // observed by the caller; never an unhandled rejection
-  return { results, refs, changed, tileMs };
+  const known = [...batcher.known].sort((a, b) => a.tiles[0] - b.tiles[0]);
+  return { results, refs, changed, tileMs, known, allPushed: batcher.allPushed };
 }

@@ -27,10 +27,13 @@ import {
  *
  * A fill, as the remote driver and the inpaint orchestration run it:
  *   Prepare on every node that takes part (each builds the pyramid itself: recomputing it is
- *   cheaper than shipping it), then for each level from the top: Step(ITERATE) per shard of
+ *   cheaper than shipping it), then team runs: per run one Step per member node, all at once
+ *   (`team`), the members running every step of the run together, each its share of the tiles,
+ *   exchanging results among themselves, from the top level down to level 0's VOTE step; then
+ *   Finish. (Without `team`, a client may drive each step itself: Step(ITERATE) per shard of
  *   tiles, each starting from all results of the step before, until a node answers that the
- *   level has converged; then level 0's Step(VOTE), then Finish. Small levels run all their
- *   steps in one call. Preview renders any complete step off the critical path.
+ *   level has converged, and small levels in one continue-mode call.) Preview renders any
+ *   complete step off the critical path.
  * Every random choice is seeded from (seed, level, iteration, tile) and tiling depends only on
  * the image and the options, so results never depend on which node ran which tile.
  */
@@ -195,6 +198,34 @@ export interface StepRequest {
    */
   advance: boolean;
   nextTiles: number[];
+  /**
+   * A team run: this call is one member of a team of nodes that run the steps from (level,
+   * iteration) on together, in lockstep, each its share of every step's tiles, exchanging their
+   * results directly (NATS), with no client round trip per step. Set `tiles` empty,
+   * `continue_through_level` to the last level of the run, `advance` false.
+   */
+  team: TeamSpec | undefined;
+}
+
+/** One member's view of a team run (docs/architecture.md, "Team runs"). */
+export interface TeamSpec {
+  /** Names the run: members exchange results under it. Every member of a run gets the same id. */
+  run: string;
+  /** Members of the team (>= 1); every member computes every share the same way. */
+  size: number;
+  /** This member's index, 0 .. size - 1. */
+  index: number;
+  /**
+   * After level `continue_through_level` (which must then be 0) has converged, also run level
+   * 0's VOTE step.
+   */
+  includeVote: boolean;
+  /**
+   * The run ends after the first step at which the target patches of the run's steps add up to
+   * at least this many (0: no budget, the run goes to the end of its range). Deterministic, so
+   * every member, and a retried run, ends after the same step.
+   */
+  budgetTargets: number;
 }
 
 /** One step run by a Step call. */
@@ -217,6 +248,12 @@ export interface StepReport {
    * iteration and other counters). Opaque to clients: they pass it on as previous_state.
    */
   startState: Buffer;
+  /**
+   * In a team run: the results of this step that this node stored (durable when the response is
+   * sent); `results` lists every tile of the step, the peers' too. The union of the members'
+   * `stored` is the step's durable result set.
+   */
+  stored: ResultRef[];
 }
 
 export interface StepReport_TileMsEntry {
@@ -1200,6 +1237,7 @@ function createBaseStepRequest(): StepRequest {
     previousState: Buffer.alloc(0),
     advance: false,
     nextTiles: [],
+    team: undefined,
   };
 }
 
@@ -1245,6 +1283,9 @@ export const StepRequest: MessageFns<StepRequest> = {
         writer.uint32(v);
       }
       writer.join();
+    }
+    if (message.team !== undefined) {
+      TeamSpec.encode(message.team, writer.uint32(98).fork()).join();
     }
     return writer;
   },
@@ -1370,6 +1411,14 @@ export const StepRequest: MessageFns<StepRequest> = {
 
             break;
           }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.team = TeamSpec.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1398,6 +1447,110 @@ export const StepRequest: MessageFns<StepRequest> = {
     message.previousState = object.previousState ?? Buffer.alloc(0);
     message.advance = object.advance ?? false;
     message.nextTiles = object.nextTiles?.map((e) => e) || [];
+    message.team = (object.team !== undefined && object.team !== null) ? TeamSpec.fromPartial(object.team) : undefined;
+    return message;
+  },
+};
+
+function createBaseTeamSpec(): TeamSpec {
+  return { run: "", size: 0, index: 0, includeVote: false, budgetTargets: 0 };
+}
+
+export const TeamSpec: MessageFns<TeamSpec> = {
+  encode(message: TeamSpec, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.run !== "") {
+      writer.uint32(10).string(message.run);
+    }
+    if (message.size !== 0) {
+      writer.uint32(16).uint32(message.size);
+    }
+    if (message.index !== 0) {
+      writer.uint32(24).uint32(message.index);
+    }
+    if (message.includeVote !== false) {
+      writer.uint32(32).bool(message.includeVote);
+    }
+    if (message.budgetTargets !== 0) {
+      writer.uint32(40).uint64(message.budgetTargets);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TeamSpec {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTeamSpec();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.run = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.size = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.index = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.includeVote = reader.bool();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.budgetTargets = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<TeamSpec>, I>>(base?: I): TeamSpec {
+    return TeamSpec.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<TeamSpec>, I>>(object: I): TeamSpec {
+    const message = createBaseTeamSpec();
+    message.run = object.run ?? "";
+    message.size = object.size ?? 0;
+    message.index = object.index ?? 0;
+    message.includeVote = object.includeVote ?? false;
+    message.budgetTargets = object.budgetTargets ?? 0;
     return message;
   },
 };
@@ -1412,6 +1565,7 @@ function createBaseStepReport(): StepReport {
     converged: false,
     tileMs: {},
     startState: Buffer.alloc(0),
+    stored: [],
   };
 }
 
@@ -1440,6 +1594,9 @@ export const StepReport: MessageFns<StepReport> = {
     });
     if (message.startState.length !== 0) {
       writer.uint32(66).bytes(message.startState);
+    }
+    for (const v of message.stored) {
+      ResultRef.encode(v!, writer.uint32(74).fork()).join();
     }
     return writer;
   },
@@ -1524,6 +1681,14 @@ export const StepReport: MessageFns<StepReport> = {
             message.startState = Buffer.from(reader.bytes());
             continue;
           }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.stored.push(ResultRef.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1557,6 +1722,7 @@ export const StepReport: MessageFns<StepReport> = {
       {},
     );
     message.startState = object.startState ?? Buffer.alloc(0);
+    message.stored = object.stored?.map((e) => ResultRef.fromPartial(e)) || [];
     return message;
   },
 };

@@ -1,0 +1,65 @@
+// The fill as team runs (see docs/architecture.md, "Team runs"), the job's version of
+// src/kernel/client/team-fill.ts: from the top level to level 0's VOTE step, a sequence of runs,
+// each one `kernel.step` activity per member, all scheduled at once; the members iterate in
+// lockstep among themselves and each answers with every step of the run. The job records each
+// member's answer (its own stored results), and once all are in, every step of the run: progress
+// and previews come per run. Between runs it checks its controls (pause holds; accept ends the
+// fill with the last complete step as the picture).
+//
+// A member whose node dies is tried again by the activity (the cluster client moves it to a live
+// node at once; it redoes the run from its start while its peers wait for it, deterministic, so
+// the same bytes); after a host crash, members whose answers were recorded are not run again and
+// the others rejoin the run (the recorded members' nodes answer their announcements again).
+import { mergeTeamReports, stepAfter } from '../../kernel/client/team-steps.ts';
+import { JobActivity, type KernelMode, type ResultRefValue, type StepInput, type StepOutput } from '../jobs/activities.ts';
+import { KERNEL_RETRY, type JobRun } from './inpaint-run.ts';
+
+export interface TeamFillPlan {
+  width: number;
+  topLevel: number;
+  runTargets: number;
+  /** Called for each ITERATE step of a run, in order, once the run is recorded. */
+  onStep: (level: number, iteration: number, changed: number, converged: boolean, results: ResultRefValue[], state: Uint8Array) => void;
+}
+
+/** Level 0's VOTE results and start state, or `accept` when the client accepted the picture between runs. */
+export async function teamFill(run: JobRun, plan: TeamFillPlan): Promise<{ votes: ResultRefValue[]; state: Uint8Array } | 'accept'> {
+  const { ctx } = run;
+  const job = run.input.job;
+  let from: { level: number; iteration: number; mode: KernelMode } = { level: plan.topLevel, iteration: 0, mode: 'iterate' };
+  let previous: ResultRefValue[] = [];
+  let previousState: Uint8Array = new Uint8Array(0);
+  for (let runNo = 0; ; runNo++) {
+    if (await run.gate()) return 'accept';
+    const size = plan.width;
+    const members = Array.from({ length: size }, async (_, index) => {
+      const input: StepInput = {
+        job,
+        rank: index,
+        level: from.level,
+        iteration: from.iteration,
+        mode: from.mode,
+        previous,
+        previousState,
+        tiles: [],
+        continueThroughLevel: 0,
+        pushResults: false,
+        advance: false,
+        nextTiles: [],
+        team: { run: `${job.jobId}/${runNo}`, size, index, includeVote: true, budgetTargets: plan.runTargets },
+      };
+      const out = await ctx.call<StepOutput>(JobActivity.step, input, { retry: KERNEL_RETRY });
+      run.account(out.usage, true);
+      return out;
+    });
+    const outputs = await Promise.all(members);
+    if (outputs.every((o) => o.levelConverged)) throw new Error(`team run from level ${from.level} iteration ${from.iteration} had nothing to run`);
+    const steps = mergeTeamReports(outputs.map((o) => o.reports.map((r) => ({ ...r, stored: r.results }))));
+    for (const s of steps) if (s.mode === 'iterate') plan.onStep(s.level, s.iteration, s.changed, s.converged, s.results, s.startState);
+    const last = steps[steps.length - 1];
+    if (last.mode === 'vote') return { votes: last.results, state: last.startState };
+    previous = last.results;
+    previousState = last.startState;
+    from = stepAfter(last, 'iterate' as KernelMode, 'vote' as KernelMode)!;
+  }
+}

@@ -1,0 +1,172 @@
+// One member of a team run: a Step that runs, together with the other members (each its own
+// Step call on its own node), every step from (level, iteration) through `continue_through_level`
+// (and level 0's VOTE step when asked), in lockstep, with no client round trip per step.
+//
+// Per step, every member runs its share of the tiles (team-shares.ts: a function of the level and
+// the team size only), pushes its result batches to the peers and announces their ids
+// (team-exchange.ts), starts storing them (not awaited: durability is settled before the answer),
+// waits for the other members' announcements, assembles the next state from all tiles in tile
+// order, exactly as in-process, and decides convergence by the kernel's rule: every member
+// computes the same state, so every member decides the same. The run ends at the end of its range
+// or after the step at which the budget of target patches is spent (deterministic: all members,
+// and a retried run, stop after the same step). The answer lists per step every tile's refs and,
+// in `stored`, this member's own, all durable by then.
+import { CodedError, isCodedError } from '../../common/errors.ts';
+import { assemble, converged } from '../assemble.ts';
+import { initFromCoarser } from '../init-level.ts';
+import type { TileMode } from '../pool-protocol.ts';
+import type { LevelState, LevelStatic, TileResult } from '../types.ts';
+import { modeToWire } from '../cluster/wire.ts';
+import { teamShare } from '../cluster/team-shares.ts';
+import type { ResultRef, StepReport, StepRequest, StepResponse, TeamSpec } from '../generated/patchwork/kernel/v1/kernel.ts';
+import { badRequest, type CallControl, type ServiceDeps } from './call-context.ts';
+import type { CallUsage } from './call-usage.ts';
+import { levelOf, readResults } from './job-inputs.ts';
+import type { PreparedJob } from './job-cache.ts';
+import { encodeHeader } from './state-headers.ts';
+import { stateKey } from './state-cache.ts';
+import { startState } from './step-start.ts';
+import type { TeamAnnouncement } from './team-exchange.ts';
+import { runTiles } from './tile-runner.ts';
+
+/** A peer's step counts as lost after this many times the member's own step time (or the node's teamWaitMs, if longer). */
+const WAIT_FACTOR = 10;
+/** Pause between store reads of a peer's batch that is not stored yet (its push was lost). */
+const STORE_RETRY_MS = 50;
+
+function tileTargets(s: LevelStatic): number[] {
+  const out: number[] = [];
+  for (let k = 0; k + 1 < s.tileTargetStart.length; k++) out.push(s.tileTargetStart[k + 1] - s.tileTargetStart[k]);
+  return out;
+}
+
+const round = (x: number): number => Math.round(x * 10) / 10;
+
+const byFirstTile = (a: ResultRef, b: ResultRef): number => a.tiles[0] - b.tiles[0];
+
+/** A peer's results: normally pushed (cache hits); else from the store, where they may land a little later. */
+async function readPeerResults(deps: ServiceDeps, refs: readonly ResultRef[], usage: CallUsage, deadline: number, signal: AbortSignal): Promise<TileResult[]> {
+  for (;;) {
+    try {
+      return await readResults(deps, refs, usage);
+    } catch (e) {
+      if (!isCodedError(e) || e.code !== 'BLOB_NOT_FOUND' || performance.now() > deadline || signal.aborted) throw e;
+      await new Promise((r) => setTimeout(r, STORE_RETRY_MS));
+    }
+  }
+}
+
+function checkTeam(req: StepRequest, team: TeamSpec): void {
+  if (!team.run) throw badRequest('a team run needs a run id (team.run)');
+  if (team.size < 1 || team.index >= team.size) throw badRequest(`team member ${team.index} of ${team.size} does not exist`);
+  if (req.tiles.length > 0 || req.nextTiles.length > 0 || req.advance) throw badRequest('a team run splits the tiles itself: leave tiles and next_tiles empty and advance unset');
+  const through = req.continueThroughLevel ?? req.level;
+  if (through > req.level) throw badRequest(`continue_through_level ${through} is above the starting level ${req.level}`);
+  if (team.includeVote && through !== 0) throw badRequest('include_vote needs continue_through_level 0');
+}
+
+export async function teamRun(deps: ServiceDeps, job: PreparedJob, req: StepRequest, team: TeamSpec, startMode: TileMode, usage: CallUsage, control: CallControl): Promise<StepResponse> {
+  checkTeam(req, team);
+  const { levels, options } = job;
+  const { signal } = control;
+  const through = req.continueThroughLevel ?? req.level;
+  const budget = Number(team.budgetTargets);
+  const peers = Array.from({ length: team.size }, (_, m) => m).filter((m) => m !== team.index);
+  /** Node of each peer as last seen (for a timeout's message). */
+  const peerNodes = new Map<number, string>();
+
+  let mode = startMode;
+  let s = levelOf(job, req.level);
+  const start = await startState(deps, job, req, mode, usage);
+  let state: LevelState = start.state;
+  /** Moves on to the step after a converged level, if the run's range has one. */
+  const goOn = (): boolean => {
+    if (mode === 'iterate' && s.level > through) {
+      const coarse = s;
+      const coarseState = state;
+      s = levels[s.level - 1];
+      const fine = s;
+      state = usage.time(() => initFromCoarser(fine, coarse, coarseState, options));
+      return true;
+    }
+    if (mode === 'iterate' && s.level === 0 && team.includeVote) {
+      mode = 'vote';
+      return true;
+    }
+    return false;
+  };
+  if (start.converged && !goOn()) return { reports: [], usage: usage.toWire(deps.nodeId), levelConverged: true };
+
+  const reports: StepReport[] = [];
+  const stores: Promise<unknown>[] = [];
+  let spent = 0;
+  try {
+    for (;;) {
+      const stepMode = mode;
+      const level = s;
+      const from = state;
+      const count = level.tiles.length >> 2;
+      // Balanced by target counts: a function of the level and the team size only. Not by the
+      // tile times of the step before: a member run again after a failure (same run id: the job
+      // retries one member, the others keep going) would see other times than its peers saw
+      // and split differently, and the members' results would overlap (found by the fault suite).
+      const share = teamShare(tileTargets(level), team.size, team.index);
+      const t0 = performance.now();
+      const run = await runTiles(deps, job, level.level, from, share, stepMode, usage, team.size > 1, signal, true);
+      const ownMs = performance.now() - t0;
+      stores.push(run.refs);
+      const key = { run: team.run, size: team.size, level: level.level, iteration: from.iteration, mode: stepMode };
+      const tTiles = performance.now();
+      let others: TeamAnnouncement[] = [];
+      if (team.size > 1) {
+        // A batch that could not be pushed reaches the peers through the store only: store first.
+        if (!run.allPushed) await run.refs;
+        deps.team.announce(job.key, { ...key, member: team.index, node: deps.nodeId, refs: run.known, tileMs: run.tileMs });
+        const waitMs = Math.max(deps.teamWaitMs, WAIT_FACTOR * ownMs);
+        others = await Promise.all(peers.map((m) => deps.team.wait(job.key, { ...key, member: m }, waitMs, signal, peerNodes.get(m))));
+        for (const a of others) peerNodes.set(a.member, a.node);
+      }
+      const tPeers = performance.now();
+      const peerRefs = others.flatMap((a) => a.refs);
+      const peerResults = peerRefs.length > 0 ? await readPeerResults(deps, peerRefs, usage, performance.now() + Math.max(deps.teamWaitMs, WAIT_FACTOR * ownMs), signal) : [];
+      const all = [...run.results, ...peerResults].sort((a, b) => a.tile - b.tile);
+      if (all.length !== count || all.some((r, i) => r.tile !== i)) {
+        throw new CodedError('BAD_DATA', `team run ${team.run}: the members' results of level ${level.level} iteration ${from.iteration} do not cover tiles 0..${count - 1} once each`);
+      }
+      const tileMs: Record<number, number> = { ...run.tileMs };
+      for (const a of others) Object.assign(tileMs, a.tileMs);
+      const allRefs = [...run.known, ...peerRefs].sort(byFirstTile);
+      const report: StepReport = {
+        level: level.level,
+        iteration: from.iteration,
+        mode: modeToWire(stepMode),
+        changed: all.reduce((n, r) => n + r.changed, 0),
+        results: allRefs,
+        converged: false,
+        tileMs,
+        startState: Buffer.from(encodeHeader(from)),
+        stored: [],
+      };
+      stores.push(run.refs.then((refs) => (report.stored = refs)));
+      reports.push(report);
+      spent += level.targetPixels.length;
+      if (stepMode === 'vote') break;
+      const tRead = performance.now();
+      state = usage.time(() => assemble(level, from, all, options));
+      report.converged = converged(level, state, options);
+      deps.log.debug({ run: team.run, member: team.index, level: level.level, iteration: from.iteration, tiles: share.length, tilesMs: round(tTiles - t0), waitMs: round(tPeers - tTiles), readMs: round(tRead - tPeers), assembleMs: round(performance.now() - tRead) }, 'team step');
+      if (signal.aborted) throw new CodedError('CANCELLED', 'the caller cancelled the call');
+      const stop = (budget > 0 && spent >= budget) || (report.converged && !goOn());
+      if (stop) {
+        // The next run (any member) starts from exactly these results: keep the state it assembles.
+        deps.states.set(stateKey(job.key, report.startState, allRefs.map((r) => r.blobId)), state);
+        break;
+      }
+    }
+    await Promise.all(stores);
+  } catch (e) {
+    await Promise.allSettled(stores);
+    throw e;
+  }
+  return { reports, usage: usage.toWire(deps.nodeId), levelConverged: false };
+}

@@ -1,0 +1,132 @@
+// Team runs on real kernel node processes: teams of 2 and 3 give the in-process bytes (and so
+// does the client-driven path they replace); a member killed with SIGKILL mid-run fails the run,
+// which is tried again on the live nodes with the same bytes; an announcement lost because a
+// member joined late is asked for again (no hang), and a peer that never comes fails the run with
+// a retryable TEAM_PEER_TIMEOUT instead of hanging.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { blobIdOf } from '../../src/common/blob-store.ts';
+import { isCodedError } from '../../src/common/errors.ts';
+import { decodeResultBatch } from '../../src/kernel/cluster/result-batch.ts';
+import { StepMode, inpaintRemote, type JobSpec, type ResultRef, type StepRequest } from '../../src/kernel/client/index.ts';
+import { encodeImage, inpaint, type TileResult } from '../../src/kernel/index.ts';
+import { startTestCluster, type TestCluster } from '../support/kernel-cluster.ts';
+import { discMask, texturedImage } from '../support/images.ts';
+import { metricValue } from '../support/kernel-node.ts';
+
+const image = texturedImage(224, 168);
+const mask = discMask(224, 168, 100, 90, 40);
+const options = { seed: 21, maxIterations: 6 };
+
+const expected = (async () => blobIdOf(await encodeImage(await inpaint(image, mask, { ...options, workers: 1 }), 'png')))();
+
+async function tilesOf(c: TestCluster, refs: readonly ResultRef[]): Promise<TileResult[]> {
+  const batches = await Promise.all(refs.map(async (r) => decodeResultBatch(await c.store.get(r.blobId))));
+  return batches.flat().sort((a, b) => a.tile - b.tile);
+}
+
+function teamStep(job: JobSpec, level: number, run: string, size: number, index: number, through: number): StepRequest {
+  return {
+    job,
+    level,
+    iteration: 0,
+    mode: StepMode.STEP_MODE_ITERATE,
+    previous: [],
+    previousState: Buffer.alloc(0),
+    tiles: [],
+    continueThroughLevel: through,
+    pushResults: false,
+    advance: false,
+    nextTiles: [],
+    team: { run, size, index, includeVote: false, budgetTargets: 0 },
+  };
+}
+
+test('teams of 2 and 3 nodes, and the client-driven path, give the in-process bytes', { timeout: 180_000 }, async () => {
+  const c = await startTestCluster(3);
+  try {
+    const two = await inpaintRemote(c.cluster, await c.job('team-2', image, mask, options), { maxNodes: 2 });
+    const three = await inpaintRemote(c.cluster, await c.job('team-3', image, mask, options), { maxNodes: 3, runTargets: 4_000 });
+    const chunks = await inpaintRemote(c.cluster, await c.job('chunks', image, mask, options), { maxNodes: 3, teamRuns: false, minShardTargets: 100, soloMaxTargets: 0 });
+    assert.equal(two.result.id, await expected, 'a team of 2 differs from in-process');
+    assert.equal(three.result.id, await expected, 'a team of 3 differs from in-process');
+    assert.equal(chunks.result.id, await expected, 'the client-driven path differs from in-process');
+    assert.equal(Object.keys(three.stepsByNode).length, 3, `every member ran steps: ${JSON.stringify(three.stepsByNode)}`);
+    // Small budget: several runs, each one Step per member (plus 3 Prepare and 1 Finish).
+    assert.ok(three.usage.calls > 4 + 3 * 2, `several runs: ${three.usage.calls} calls`);
+  } finally {
+    await c.close();
+  }
+});
+
+test('a member killed with SIGKILL mid-run: the run is tried again on the live nodes, same bytes', { timeout: 180_000 }, async () => {
+  const c = await startTestCluster(3);
+  try {
+    const job = await c.job('team-kill', image, mask, options);
+    const victim = c.nodes.find((n) => n.id === c.cluster.ranked(job.jobId)[2].id)!;
+    let progressed = 0;
+    const fill = inpaintRemote(c.cluster, job, { maxNodes: 3, runTargets: 4_000, onProgress: () => progressed++ });
+    // Kill the third member while it runs a Step of a run after the first one.
+    for (;;) {
+      const inFlight = metricValue(await victim.metrics(), 'patchwork_kernel_calls_in_flight');
+      if (progressed > 0 && inFlight > 0) break;
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    await victim.kill('SIGKILL');
+    const r = await fill;
+    assert.equal(r.result.id, await expected, 'the retried run changed the bytes');
+    assert.ok(r.usage.attempts > r.usage.calls, `a member call failed and its run was tried again (calls ${r.usage.calls}, attempts ${r.usage.attempts})`);
+  } finally {
+    await c.close();
+  }
+});
+
+test('a member that joined late asks for the announcement it missed: no hang, same tiles', { timeout: 120_000 }, async () => {
+  const c = await startTestCluster(2);
+  try {
+    const job = await c.job('team-late', image, mask, options);
+    const ranked = c.cluster.ranked(job.jobId);
+    const late = c.nodes.find((n) => n.id === ranked[1].id)!;
+    const plan = (await c.cluster.prepare({ job }, { placementKey: job.jobId, rank: 0 })).response;
+    const top = plan.levels.length - 1;
+    const call = { placementKey: job.jobId, attempts: 1 };
+    // Member 0 starts at once and announces its first step before the other node has the job
+    // (it has not even prepared it: it does not follow the job's subject yet).
+    const first = c.cluster.step(teamStep(job, top, 'late', 2, 0, top - 1), { ...call, rank: 0 });
+    await new Promise((r) => setTimeout(r, 800));
+    const second = c.cluster.step(teamStep(job, top, 'late', 2, 1, top - 1), { ...call, rank: 1 });
+    const [a, b] = await Promise.all([first, second]);
+    assert.equal(b.node, late.id);
+    assert.ok(late.log.some((l) => l.includes('asked for it again')), 'the late member asked again');
+    // The same tiles as a team of one running the same range.
+    const solo = (await c.cluster.step(teamStep(job, top, 'solo', 1, 0, top - 1), { ...call, rank: 0 })).response;
+    assert.equal(a.response.reports.length, solo.reports.length);
+    for (const [i, rep] of solo.reports.entries()) {
+      const stored = [...a.response.reports[i].stored, ...b.response.reports[i].stored].sort((x, y) => x.tiles[0] - y.tiles[0]);
+      assert.deepEqual(a.response.reports[i].results.map((x) => x.blobId), stored.map((x) => x.blobId), 'a member lists every tile, its own and its peer\'s');
+      assert.deepEqual(await tilesOf(c, stored), await tilesOf(c, rep.stored), `step ${i}: same tile results`);
+    }
+  } finally {
+    await c.close();
+  }
+});
+
+test('a peer that never comes: TEAM_PEER_TIMEOUT, retryable, naming the member', { timeout: 60_000 }, async () => {
+  const c = await startTestCluster(1, { args: ['--team-wait-ms', '1500'] });
+  try {
+    const job = await c.job('team-alone', image, mask, options);
+    const plan = (await c.cluster.prepare({ job }, { placementKey: job.jobId })).response;
+    const top = plan.levels.length - 1;
+    const t0 = Date.now();
+    await assert.rejects(c.cluster.step(teamStep(job, top, 'alone', 2, 0, top), { placementKey: job.jobId, attempts: 1 }), (e: unknown) => {
+      assert.ok(isCodedError(e));
+      assert.equal(e.code, 'TEAM_PEER_TIMEOUT');
+      assert.ok(e.retryable);
+      assert.match(e.message, /member 1 /);
+      return true;
+    });
+    assert.ok(Date.now() - t0 < 15_000, 'it gave up in time');
+  } finally {
+    await c.close();
+  }
+});
