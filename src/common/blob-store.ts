@@ -115,20 +115,45 @@ export class BlobStore {
     const h = headers();
     h.set('Nats-Rollup', 'sub');
     h.set('Nats-Expected-Last-Subject-Sequence', '0');
+    const metaSubject = `$O.${this.bucket}.M.${base64UrlPadded(Buffer.from(id, 'utf8'))}`;
     try {
-      await this.#js.publish(`$O.${this.bucket}.M.${base64UrlPadded(Buffer.from(id, 'utf8'))}`, JSON.stringify(meta), { headers: h });
+      await this.#js.publish(metaSubject, JSON.stringify(meta), { headers: h });
     } catch (e) {
       // Either the name has metadata already (the blob is stored, or it was deleted), or the
-      // publish failed or its ack was lost. Look before purging: metadata naming our chunks
-      // means our write went through, and its chunks must stay.
+      // publish failed or its ack was lost. Look before purging anything: metadata naming our
+      // chunks means our write went through, and its chunks must stay.
       const existing = await this.#os.info(id);
       if (existing && !existing.deleted && existing.nuid === nuid) return { id, size: bytes.length };
-      await purgeChunks();
+      // No metadata yet: the publish may still have been stored (a lost ack while the stream's
+      // leader moves). Our chunks are kept: purging them could leave metadata that names chunks
+      // which are gone, a blob broken for good. If the publish really failed they are orphans,
+      // which the bucket's max age (if any) removes; the caller's retry writes a fresh upload.
       if (!existing) throw e;
-      // The Object Store's own put replaces a deleted object.
-      if (existing.deleted) await this.#os.putBlob({ name: id }, bytes);
+      if (existing.deleted) {
+        // The Object Store's own put replaces a deleted object.
+        await purgeChunks();
+        await this.#os.putBlob({ name: id }, bytes);
+        return { id, size: bytes.length };
+      }
+      if (await this.#chunksComplete(existing)) {
+        await purgeChunks();
+        return { id, size: bytes.length };
+      }
+      // The metadata names an upload whose chunks are gone (data lost, or a writer of an older
+      // version purged them after a lost ack): point it at ours instead, so the blob heals.
+      const repair = headers();
+      repair.set('Nats-Rollup', 'sub');
+      await this.#js.publish(metaSubject, JSON.stringify(meta), { headers: repair });
     }
     return { id, size: bytes.length };
+  }
+
+  /** Whether every chunk the object's metadata counts is in the stream (one stream-info request). */
+  async #chunksComplete(info: ObjectInfo): Promise<boolean> {
+    if (info.chunks === 0) return true;
+    const subject = `$O.${this.bucket}.C.${info.nuid}`;
+    const si = await this.#jsm.streams.info(`OBJ_${this.bucket}`, { subjects_filter: subject });
+    return (si.state.subjects?.[subject] ?? 0) >= info.chunks;
   }
 
   /** Reads a blob and checks its bytes against its id. */

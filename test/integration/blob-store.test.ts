@@ -106,3 +106,55 @@ test('a put whose metadata was stored but whose ack was lost keeps its chunks: t
     await nc.close();
   }
 });
+
+test('metadata naming chunks that are gone does not stay broken: the next put of the bytes heals the blob', async () => {
+  const nc = await connectNats({ servers: server.url });
+  try {
+    const bucket = uniqueNamespace('blobs');
+    const store = await BlobStore.open(nc, { bucket });
+    const os = await new Objm(nc).open(bucket);
+    const jsm = await jetstreamManager(nc);
+    const bytes = new Uint8Array(1_500_000).map((_, i) => (i * 7 + 3) % 253);
+    const ref = await store.put(bytes);
+    // The chunks are lost while the metadata stays (what a writer that purged its chunks after
+    // a lost metadata ack used to leave behind during a NATS rolling restart).
+    const info = await os.info(ref.id);
+    await jsm.streams.purge(`OBJ_${bucket}`, { filter: `$O.${bucket}.C.${info!.nuid}` });
+    await assert.rejects(store.get(ref.id), (e: { code?: string }) => e.code === 'BLOB_NOT_FOUND');
+    assert.deepEqual(await store.put(bytes), ref);
+    assert.deepEqual(Buffer.from(await store.get(ref.id)), Buffer.from(bytes));
+    // A complete blob is still stored once: a further put leaves nothing behind.
+    const messages = (await jsm.streams.info(`OBJ_${bucket}`)).state.messages;
+    await store.put(bytes);
+    assert.equal((await jsm.streams.info(`OBJ_${bucket}`)).state.messages, messages);
+  } finally {
+    await nc.close();
+  }
+});
+
+test('a put whose metadata publish fails with no metadata to be found keeps its chunks and fails (retryable by the caller)', async () => {
+  const nc = await connectNats({ servers: server.url });
+  try {
+    const bucket = uniqueNamespace('blobs');
+    const store = await BlobStore.open(nc, { bucket });
+    const jsm = await jetstreamManager(nc);
+    // The metadata publish never reaches the server and its answer is a timeout: the writer
+    // cannot tell whether it was stored, so it must not purge chunks the metadata might name.
+    const request = nc.request.bind(nc);
+    let dropped = 0;
+    nc.request = async (subject, payload, opts) => {
+      if (subject.startsWith(`$O.${bucket}.M.`) && dropped === 0) {
+        dropped++;
+        throw new Error('TIMEOUT (no answer)');
+      }
+      return request(subject, payload, opts);
+    };
+    const bytes = new Uint8Array(300_000).map((_, i) => (i * 17) % 256);
+    await assert.rejects(store.put(bytes), /TIMEOUT/);
+    assert.equal((await jsm.streams.info(`OBJ_${bucket}`)).state.messages, 1, 'the chunk stays');
+    const ref = await store.put(bytes);
+    assert.deepEqual(Buffer.from(await store.get(ref.id)), Buffer.from(bytes));
+  } finally {
+    await nc.close();
+  }
+});

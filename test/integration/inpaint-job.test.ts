@@ -205,3 +205,35 @@ test('accept mid-job: the current picture becomes the full-size result at once',
   assert.equal(history[history.length - 1].type, 'Completed');
   assert.ok(history[history.length - 1].summary.includes('accepted early'));
 });
+
+test('with team runs (settings.teamRuns, opt-in): same bytes as patchwork local, fewer kernel calls, a consistent history', { timeout: 120_000 }, async () => {
+  const teamRt = await c.runtime({ tenantRunningCap: 8, fill: { teamRuns: true } });
+  const ex = await exampleCase('t009', 224);
+  const options = { seed: 7 };
+  const expected = localResultId(ex, options);
+  const image = await c.upload(teamRt.jobs, tenant, ex.image);
+  const mask = await c.upload(teamRt.jobs, tenant, ex.mask);
+  const created = await teamRt.jobs.create(tenant, { imageId: image.id, maskId: mask.id, options });
+  const views = await collectWatch(teamRt.jobs, tenant, created.id);
+  checkWatch(views);
+  const final = views[views.length - 1];
+  assert.equal(final.status, 'COMPLETED', JSON.stringify(final.error));
+  assert.equal(final.result?.id, await expected, 'team-run result differs from patchwork local');
+  const history: JobHistoryEntry[] = [];
+  let after: string | null = null;
+  for (;;) {
+    const page = await teamRt.jobs.history(tenant, created.id, { first: 40, after });
+    history.push(...page.items);
+    if (!page.hasNextPage) break;
+    after = page.endCursor;
+  }
+  assert.equal(history[history.length - 1].type, 'Completed');
+  assert.ok(!history.some((h) => h.type === 'ActivityFailed'), history.filter((h) => h.type === 'ActivityFailed').map((h) => h.summary).join('\n'));
+  // Both nodes take part in every run (member calls come in pairs), and the members of the last
+  // run each answer for several steps down to level 0 (the client-driven path has at most one
+  // such call: its continue run of the unsplit levels, on one node).
+  const steps = history.filter((h) => h.type === 'ActivityCompleted' && h.summary.startsWith('kernel.step'));
+  assert.ok(steps.length >= 2 && steps.length % 2 === 0, `team member calls: ${steps.map((h) => h.summary).join('\n')}`);
+  const toLevel0 = steps.filter((h) => /\d+ steps, level \d+ it \d+ → level 0 /.test(h.summary));
+  assert.ok(toLevel0.length >= 2, `member calls that ran several steps down to level 0: ${steps.map((h) => h.summary).join('\n')}`);
+});

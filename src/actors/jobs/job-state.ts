@@ -21,7 +21,9 @@ export interface FillSettings {
   chunksPerNode: number;
   /**
    * Run the levels as team runs (all nodes iterate together, exchanging results among
-   * themselves; one activity per node and run). Jobs recorded before the setting existed lack it
+   * themselves; one activity per node and run). Off by default for jobs: in the NATS
+   * rolling-restart fault scenario one run of three left every team-run job stalled (not yet
+   * understood), while the client-driven steps passed 3 of 3. Jobs recorded before the setting existed lack it
    * and replay the client-driven steps they started with.
    */
   teamRuns?: boolean;
@@ -46,7 +48,7 @@ export const DEFAULT_FILL_SETTINGS: Readonly<FillSettings> = Object.freeze({
   minShardTargets: 8_000,
   soloMaxTargets: 20_000,
   chunksPerNode: 2,
-  teamRuns: true,
+  teamRuns: false,
   runTargets: 250_000,
   previews: true,
   previewFormat: 'jpeg',

@@ -8,7 +8,8 @@
 //   step before; nodes decide convergence and, asked to `advance`, run the next level's first
 //   step in the same call. Level 0: one VOTE step in chunks, then Finish.
 //
-// With `settings.teamRuns` (the default for new jobs) the levels run as team runs instead
+// With `settings.teamRuns` (opt-in for jobs: off by default until team runs pass the NATS
+// rolling-restart fault scenario, see docs/architecture.md) the levels run as team runs instead
 // (inpaint-team.ts): all nodes iterate together, one activity per node and run.
 //
 // Between steps the job checks its controls (pause holds, accept ends the fill with the last
