@@ -15,7 +15,8 @@
 //
 // --reps N (default 5); --variants also times, per repetition, the same job with previews off,
 // with previews off and pipelined durability, and the raw remote driver (inpaintRemote, no
-// orchestration), to show where the cluster's time goes. --no-team: the job without team runs;
+// orchestration), to show where the cluster's time goes. The job runs with the product's
+// defaults (client-driven steps; team runs are opt-in for jobs): --team runs it with team runs;
 // --ab-team: the job with and without team runs side by side (paired per repetition).
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -36,8 +37,8 @@ function numberArg(name: string): number | undefined {
 }
 const reps = numberArg('--reps') ?? 5;
 const withVariants = process.argv.includes('--variants');
-// --no-team: the job's client-driven steps instead of team runs (settings.teamRuns false).
-const teamRuns = !process.argv.includes('--no-team');
+// --team: the job with team runs (settings.teamRuns true) instead of the default client-driven steps.
+const teamRuns = process.argv.includes('--team');
 // --ab-team: also times, per repetition, the job without team runs (paired, order alternating).
 const abTeam = process.argv.includes('--ab-team');
 
@@ -110,9 +111,9 @@ async function main(): Promise<void> {
       await rt.cluster.nodes.waitFor((ns) => ns.length === 2, 10_000);
       return rt;
     };
-    const main = await runtime(teamRuns ? {} : { fill: { teamRuns: false } });
+    const main = await runtime({ fill: { teamRuns } });
     const variants: Record<string, JobRuntime> = { job: main };
-    if (abTeam) variants.no_team = await runtime({ fill: { teamRuns: false } });
+    if (abTeam) variants[teamRuns ? 'no_team' : 'team'] = await runtime({ fill: { teamRuns: !teamRuns } });
     if (withVariants) {
       variants.no_previews = await runtime({ fill: { previews: false } });
       variants.no_previews_pipelined = await runtime({ fill: { previews: false }, host: { durability: 'pipelined' } });

@@ -90,3 +90,17 @@ export async function readAllEntriesByWatch(kv: KV, timeoutMs = 10_000): Promise
   }
   return [...latest.values()].filter((e) => e.operation === 'PUT');
 }
+
+/**
+ * A key's current value read from the bucket stream's leader. `kv.get` uses a direct get, which
+ * any replica may answer: one that is still catching up after a server restart misses a value
+ * written a moment ago. Use this to confirm a miss that matters (an answer of "not found").
+ * null when the key has no value (never written, deleted or purged).
+ */
+export async function getFromLeader(kv: KV, key: string): Promise<Uint8Array | null> {
+  if (!(kv instanceof Bucket)) throw new CodedError('KV_UNSUPPORTED', 'reading from the leader needs a JetStream KV bucket (Kvm.create / Kvm.open).');
+  const m = await kv.jsm.streams.getMessage(kv.stream, { last_by_subj: `${kv.prefix}.${key}` });
+  if (!m) return null;
+  const op = m.header?.get('KV-Operation');
+  return op === 'DEL' || op === 'PURGE' ? null : m.data;
+}

@@ -4,6 +4,7 @@
 // outputs registry (value: the job that made the preview or result).
 import type { KV } from '@nats-io/kv';
 import { BLOB_ID_PATTERN } from '../../common/blob-store.ts';
+import { getFromLeader } from '../../common/kv.ts';
 import { tenantKey } from './tenants.ts';
 
 export class TenantBlobRegistry<T> {
@@ -24,8 +25,12 @@ export class TenantBlobRegistry<T> {
   /** null when the tenant has no such blob (or the id is not a blob id at all). */
   async get(tenant: string, blobId: string): Promise<T | null> {
     if (typeof blobId !== 'string' || !BLOB_ID_PATTERN.test(blobId)) return null;
-    const e = await this.#kv.get(TenantBlobRegistry.key(tenant, blobId));
-    if (!e || e.operation !== 'PUT') return null;
-    return e.json<T>();
+    const key = TenantBlobRegistry.key(tenant, blobId);
+    const e = await this.#kv.get(key);
+    if (e) return e.operation === 'PUT' ? e.json<T>() : null;
+    // A miss from a replica that is catching up (NATS restarts) would answer 404 for a result
+    // the job has just registered: confirm it with the stream's leader.
+    const bytes = await getFromLeader(this.#kv, key);
+    return bytes ? (JSON.parse(new TextDecoder().decode(bytes)) as T) : null;
   }
 }
