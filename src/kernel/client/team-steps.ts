@@ -16,17 +16,11 @@ export interface MemberReport<M, R extends { tiles: readonly number[] }> {
   stored: R[];
 }
 
-export interface TeamStep<M, R> {
-  level: number;
-  iteration: number;
-  mode: M;
-  /** Over every tile of the step (each member reports the total). */
-  changed: number;
-  converged: boolean;
-  startState: Uint8Array;
+/** One step of a run as the client records it: what the members agree on, and every tile's results. */
+export type TeamStep<M, R extends { tiles: readonly number[] }> = Omit<MemberReport<M, R>, 'stored'> & {
   /** Every tile's results, from the members' own stores, in tile order. */
   results: R[];
-}
+};
 
 const sameBytes = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.length && a.every((x, i) => x === b[i]);
 
