@@ -244,7 +244,12 @@ async function main(): Promise<void> {
       await main.jobs.recordUpload(tenant, ref);
       return ref;
     };
-    const clusterCpuMs = (): number => nodes.reduce((n, p) => n + cpuMsOf(p.child.pid!), cpuMsOf(nats.pid!)) + selfCpuMs();
+    /** CPU ms so far by part: the kernel nodes, nats-server, this process (the job host and the client). */
+    const cpuParts = (): { nodes: number; nats: number; host: number } => ({ nodes: nodes.reduce((n, p) => n + cpuMsOf(p.child.pid!), 0), nats: cpuMsOf(nats.pid!), host: selfCpuMs() });
+    const clusterCpuMs = (): number => {
+      const p = cpuParts();
+      return p.nodes + p.nats + p.host;
+    };
     const inProcess = async (c: Case, seed: number): Promise<Run> => {
       const c0 = selfCpuMs();
       const t0 = performance.now();
@@ -254,6 +259,7 @@ async function main(): Promise<void> {
     const job = async (rt: JobRuntime, c: Case, seed: number): Promise<Run> => {
       const u = { image: uploads.get(c.name)!.image, mask: await freshMask(c) };
       const c0 = clusterCpuMs();
+      const p0 = cpuParts();
       const t0 = performance.now();
       const v = await rt.jobs.create(tenant, { imageId: u.image.id, maskId: u.mask.id, options: { seed } });
       const st = await rt.host.client.waitForCompletion(v.id, { timeoutMs: 300_000 });
@@ -261,16 +267,20 @@ async function main(): Promise<void> {
       const cpuMs = clusterCpuMs() - c0;
       const view = (await rt.jobs.get(tenant, v.id))!;
       if (st.status !== 'COMPLETED') throw new Error(`job ${v.id} ended ${st.status}: ${JSON.stringify(st.error)}`);
-      const parts = breakdown(spans.byJob.get(v.id) ?? [], t0, t0 + ms);
+      const p1 = cpuParts();
+      const parts = { ...breakdown(spans.byJob.get(v.id) ?? [], t0, t0 + ms), cpu_nodes: Math.round(p1.nodes - p0.nodes), cpu_nats: Math.round(p1.nats - p0.nats), cpu_host: Math.round(p1.host - p0.host) };
       spans.byJob.delete(v.id);
       return { ms, cpuMs, id: view.result!.id, events: view.stats.events, blobBytes: view.stats.blobBytes, kernelCpuMs: view.stats.kernelCpuMs, kernelCalls: view.stats.kernelCalls, breakdown: parts };
     };
     const raw = async (c: Case, seed: number, rep: number): Promise<Run> => {
       const u = { image: uploads.get(c.name)!.image, mask: await freshMask(c) };
       const c0 = clusterCpuMs();
+      const p0 = cpuParts();
       const t0 = performance.now();
       const r = await inpaintRemote(main.cluster, { jobId: `raw-${c.name}-${rep}-${seed}`, imageBlobId: u.image.id, maskBlobId: u.mask.id, donorBlobIds: [], options: optionsToWire({ seed }) }, { teamRuns });
-      return { ms: performance.now() - t0, cpuMs: clusterCpuMs() - c0, id: r.result.id };
+      const ms = performance.now() - t0;
+      const p1 = cpuParts();
+      return { ms, cpuMs: clusterCpuMs() - c0, id: r.result.id, breakdown: { cpu_nodes: Math.round(p1.nodes - p0.nodes), cpu_nats: Math.round(p1.nats - p0.nats), cpu_host: Math.round(p1.host - p0.host) } };
     };
 
     // Warm-up (JIT, worker start-up, connections), not counted.
