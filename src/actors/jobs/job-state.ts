@@ -32,6 +32,12 @@ export interface FillSettings {
   runTargets: number;
   /** Render previews of complete steps while the next ones run. */
   previews: boolean;
+  /**
+   * Start no preview while the job is paused (the newest complete step gets one on resume), so
+   * a paused job starts no kernel call at all. Jobs recorded before the setting existed lack it
+   * and replay the previews they started while paused.
+   */
+  holdPreviewsWhilePaused?: boolean;
   previewFormat: OutputFormat;
   /**
    * Most kernel time previews may take, as a share of the kernel time of the steps (a full-size
@@ -52,6 +58,7 @@ export const DEFAULT_FILL_SETTINGS: Readonly<FillSettings> = Object.freeze({
   teamRuns: true,
   runTargets: 250_000,
   previews: true,
+  holdPreviewsWhilePaused: true,
   previewFormat: 'jpeg',
   previewShare: 0.5,
   admissionPollMs: 10_000,

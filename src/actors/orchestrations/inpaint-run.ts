@@ -199,7 +199,9 @@ export class JobRun {
   #pumpPreview(): void {
     // While paused no kernel call starts, previews included (a team run answering after the
     // pause would otherwise start one): the newest complete step gets its preview on resume.
-    if (this.#previewBusy || this.finished || !this.#previewWanted || (this.paused && !this.acceptRequested)) return;
+    // (Jobs recorded without `holdPreviewsWhilePaused` replay as they ran.)
+    const held = this.paused && !this.acceptRequested && this.input.settings.holdPreviewsWhilePaused === true;
+    if (this.#previewBusy || this.finished || !this.#previewWanted || held) return;
     const step = this.#previewWanted;
     this.#previewWanted = null;
     this.#previewBusy = true;
