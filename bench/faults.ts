@@ -6,6 +6,7 @@
 // broke an invariant.
 //
 //   npm run test:faults -- --runs 5 --faults gateway-kill,gateway-freeze --width 200 --jobs 4
+import { join } from 'node:path';
 import { Command } from 'commander';
 import { FaultCluster } from '../test/support/fault-cluster.ts';
 import { FAULTS, HistoryReader, formatTable, passed, runBaseline, runFault, summarize, type FaultKind, type RunResult } from '../test/support/fault-scenarios.ts';
@@ -16,8 +17,10 @@ const program = new Command()
   .option('--faults <list>', `comma-separated subset of ${FAULTS.join(', ')}`, FAULTS.join(','))
   .option('--width <px>', 'width the shared photos are scaled to', (v) => Number.parseInt(v, 10), 200)
   .option('--jobs <n>', 'jobs per run (spread over both gateways)', (v) => Number.parseInt(v, 10), 4)
+  .option('--logs <dir>', 'write every process log into <dir>/<fault>-<run>/ after each failed run (all runs with --all-logs)')
+  .option('--all-logs', 'with --logs: after every run, not only failed ones')
   .parse();
-const opts = program.opts<{ runs: number; faults: string; width: number; jobs: number }>();
+const opts = program.opts<{ runs: number; faults: string; width: number; jobs: number; logs?: string; allLogs?: boolean }>();
 const faults = opts.faults.split(',').map((f) => f.trim()) as FaultKind[];
 for (const f of faults) if (!FAULTS.includes(f)) throw new Error(`unknown fault '${f}' (one of ${FAULTS.join(', ')})`);
 
@@ -53,6 +56,11 @@ try {
         `${fault} #${run + 1}: ${ok ? 'ok' : 'FAILED'} — ${r.completed}/${r.jobs} completed, ${r.identical} identical, lost ${r.lost}, doubled ${r.doubled}, stale ${r.staleWrites}, calls rerun ${r.repeatedCalls} (in flight ${r.inFlightAtFault}), recovery ${r.recoveryMs ?? '-'} ms${r.staleLetGo !== undefined ? `, stale owner let go: ${r.staleLetGo}` : ''} (${r.ms} ms)`,
       );
       for (const p of r.problems) console.log(`  ${p}`);
+      if (opts.logs && (!ok || opts.allLogs)) {
+        const dir = join(opts.logs, `${fault}-${run + 1}`);
+        cluster.dumpLogs(dir);
+        console.log(`  logs: ${dir}`);
+      }
       if (process.env.FAULTS_VERBOSE) for (const w of cluster.warningsSince(mark)) console.log(`  log: ${w}`);
     }
   }

@@ -62,6 +62,12 @@ async function recorded(id: string): Promise<{ ids: Set<string>; steps: number }
   return { ids, steps };
 }
 
+async function kernelCallsInFlight(): Promise<number> {
+  let n = 0;
+  for (const node of c.nodes) n += metricValue(await node.metrics(), 'patchwork_kernel_calls_in_flight');
+  return n;
+}
+
 async function kernelCallsOk(): Promise<number> {
   let n = 0;
   for (const node of c.nodes) {
@@ -147,13 +153,28 @@ test('a pause outlives its host: the next host keeps the job paused (no kernel w
     const b = startFixture(HOST, { ...env, PW_HOST_ID: 'B' });
     procs.push(b);
     await waitFor('B to activate the job', async () => (await api.host.client.history(job.id, { limit: 100_000 })).events.some((e) => e.event.type === 'Activated' && (e.event as { host: string }).host === 'B'), 20_000);
-    // Calls A left running on the nodes may still finish there; after that, nothing may run.
-    await delay(500);
+    // Calls A had started before the pause finish: on the nodes, and those whose answers A had
+    // not recorded are issued again by B (the same activities: a team run's members go on to
+    // the end of their run). After that, nothing may run, and B starts no call A had not started.
+    let seen = -1;
+    await waitFor(
+      'the calls started before the pause to finish and be recorded',
+      async () => {
+        const n = (await api.host.client.history(job.id, { limit: 100_000 })).events.length;
+        const quiet = (await kernelCallsInFlight()) === 0 && n === seen;
+        seen = n;
+        return quiet ? true : undefined;
+      },
+      60_000,
+      300,
+    );
     const callsAtTakeover = await kernelCallsOk();
     assert.ok(callsAtTakeover > 0, 'the node metrics count calls');
     await delay(1_500);
     assert.equal(await kernelCallsOk(), callsAtTakeover, 'the new host ran kernel work for a paused job');
-    assert.equal(calls(log).filter((l) => l.host === 'B' && l.name.startsWith('kernel.')).length, 0);
+    const startedByA = new Set(calls(log).filter((l) => l.host === 'A' && l.kind === 'start').map((l) => l.activityId));
+    const newByB = calls(log).filter((l) => l.host === 'B' && l.kind === 'start' && l.name.startsWith('kernel.') && !startedByA.has(l.activityId));
+    assert.deepEqual(newByB, [], 'B started no kernel call that A had not started before the pause');
     assert.equal((await api.jobs.get(tenant, job.id))?.status, 'PAUSED');
     assert.notEqual((await api.jobs.resume(tenant, job.id)).status, 'PAUSED');
     const views = await collectWatch(api.jobs, tenant, job.id);

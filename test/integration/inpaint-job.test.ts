@@ -151,9 +151,21 @@ test('pause holds all kernel work (durably recorded), resume finishes with the s
   const paused = await rt.jobs.pause(tenant, job.id);
   assert.equal(paused.status, 'PAUSED');
   // Calls already running when the pause came finish (a team run goes on to its end: up to a
-  // sixth of the fill); none starts after.
+  // sixth of the fill), and their answers are recorded (with the preview of the step they
+  // completed: the picture a paused client looks at); no step starts after.
   await delay(600);
-  await waitFor('the calls running at the pause to finish', async () => ((await callsInFlight()) === 0 ? true : undefined), 30_000, 20);
+  let seen = -1;
+  await waitFor(
+    'the calls running at the pause to finish and be recorded',
+    async () => {
+      const n = (await allHistory(job.id)).length;
+      const quiet = (await callsInFlight()) === 0 && n === seen;
+      seen = n;
+      return quiet ? true : undefined;
+    },
+    30_000,
+    300,
+  );
   const calls = await stepCalls();
   assert.ok(calls > 0, 'the node metrics count step calls');
   const events = (await allHistory(job.id)).length;
@@ -206,34 +218,49 @@ test('accept mid-job: the current picture becomes the full-size result at once',
   assert.ok(history[history.length - 1].summary.includes('accepted early'));
 });
 
-test('with team runs (settings.teamRuns, opt-in): same bytes as patchwork local, fewer kernel calls, a consistent history', { timeout: 120_000 }, async () => {
-  const teamRt = await c.runtime({ tenantRunningCap: 8, fill: { teamRuns: true } });
+/** Runs t009 at 224 px on `jobRt` to the end: its final view and history (same bytes as patchwork local). */
+async function runToEnd(jobRt: JobRuntime, seed: number): Promise<{ final: JobView; history: JobHistoryEntry[] }> {
   const ex = await exampleCase('t009', 224);
-  const options = { seed: 7 };
+  const options = { seed };
   const expected = localResultId(ex, options);
-  const image = await c.upload(teamRt.jobs, tenant, ex.image);
-  const mask = await c.upload(teamRt.jobs, tenant, ex.mask);
-  const created = await teamRt.jobs.create(tenant, { imageId: image.id, maskId: mask.id, options });
-  const views = await collectWatch(teamRt.jobs, tenant, created.id);
+  const image = await c.upload(jobRt.jobs, tenant, ex.image);
+  const mask = await c.upload(jobRt.jobs, tenant, ex.mask);
+  const created = await jobRt.jobs.create(tenant, { imageId: image.id, maskId: mask.id, options });
+  const views = await collectWatch(jobRt.jobs, tenant, created.id);
   checkWatch(views);
   const final = views[views.length - 1];
   assert.equal(final.status, 'COMPLETED', JSON.stringify(final.error));
-  assert.equal(final.result?.id, await expected, 'team-run result differs from patchwork local');
+  assert.equal(final.result?.id, await expected, 'the result differs from patchwork local');
   const history: JobHistoryEntry[] = [];
   let after: string | null = null;
   for (;;) {
-    const page = await teamRt.jobs.history(tenant, created.id, { first: 40, after });
+    const page = await jobRt.jobs.history(tenant, created.id, { first: 40, after });
     history.push(...page.items);
     if (!page.hasNextPage) break;
     after = page.endCursor;
   }
   assert.equal(history[history.length - 1].type, 'Completed');
   assert.ok(!history.some((h) => h.type === 'ActivityFailed'), history.filter((h) => h.type === 'ActivityFailed').map((h) => h.summary).join('\n'));
+  return { final, history };
+}
+
+const stepsOf = (history: JobHistoryEntry[]): JobHistoryEntry[] => history.filter((h) => h.type === 'ActivityCompleted' && h.summary.startsWith('kernel.step'));
+
+test('the default fill runs team runs: member calls in pairs, each answering several steps down to level 0', { timeout: 120_000 }, async () => {
+  const { history } = await runToEnd(rt, 7);
   // Both nodes take part in every run (member calls come in pairs), and the members of the last
   // run each answer for several steps down to level 0 (the client-driven path has at most one
   // such call: its continue run of the unsplit levels, on one node).
-  const steps = history.filter((h) => h.type === 'ActivityCompleted' && h.summary.startsWith('kernel.step'));
+  const steps = stepsOf(history);
   assert.ok(steps.length >= 2 && steps.length % 2 === 0, `team member calls: ${steps.map((h) => h.summary).join('\n')}`);
   const toLevel0 = steps.filter((h) => /\d+ steps, level \d+ it \d+ → level 0 /.test(h.summary));
   assert.ok(toLevel0.length >= 2, `member calls that ran several steps down to level 0: ${steps.map((h) => h.summary).join('\n')}`);
+});
+
+test('with the client-driven steps (settings.teamRuns false, every level split): same bytes, a call per chunk and step', { timeout: 120_000 }, async () => {
+  const stepsRt = await c.runtime({ tenantRunningCap: 8, fill: { teamRuns: false, minShardTargets: 100, soloMaxTargets: 0 } });
+  const team = stepsOf((await runToEnd(rt, 8)).history).length;
+  const { history } = await runToEnd(stepsRt, 8);
+  const steps = stepsOf(history);
+  assert.ok(steps.length > team, `client-driven step calls ${steps.length}, team member calls ${team}`);
 });

@@ -5,6 +5,8 @@
 // waits until everything is back. Kernel nodes log at debug level so every answered call leaves a
 // "call done" line: the count survives a node being killed (the lines are kept here).
 import { randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { spawnGateway, waitReady, type GatewayProcess } from './gateway-stack.ts';
 import { metricValue, spawnKernelNode, type KernelNodeProcess } from './kernel-node.ts';
 import { startNatsCluster, type NatsCluster } from './nats-cluster.ts';
@@ -225,6 +227,13 @@ export class FaultCluster {
       }
     }
     return out;
+  }
+
+  /** Writes every process's log (all lines so far) into `dir`, one file per process, for diagnosis. */
+  dumpLogs(dir: string): void {
+    mkdirSync(dir, { recursive: true });
+    this.#allKernelProcs.forEach((p, i) => writeFileSync(join(dir, `kernel-${p.id}-${i}.log`), p.log.join('\n') + '\n'));
+    this.allGatewayProcs.forEach((g, i) => writeFileSync(join(dir, `gateway-${i}.log`), g.log.join('\n') + '\n'));
   }
 
   /** Pids of every live process of the cluster, by role, for memory sampling. */

@@ -308,6 +308,9 @@ export async function runFault(cluster: FaultCluster, history: HistoryReader, ki
   await waitProgress(history, ids, kind === 'kernel-kill' ? 1 : (o.progressSteps ?? 3), 120_000);
 
   const faults: number[] = [];
+  /** Kernel node processes alive before the fault: any that dies on its own (not the kernel-kill victim) is a problem. */
+  const kernelsBefore = cluster.kernels.map((k) => k.proc);
+  let killedKernel: unknown;
   let staleLetGo: boolean | undefined;
   let takenOver: number | undefined;
   let victimGateway: GatewaySlot | undefined;
@@ -334,6 +337,7 @@ export async function runFault(cluster: FaultCluster, history: HistoryReader, ki
         await sleep(20);
       }
       faults.push(Date.now());
+      killedKernel = victim.proc;
       await cluster.killKernel(victim);
       log(`  killed kernel ${victim.id} (${midCall ? 'with calls in flight' : 'no call seen in flight'})`);
       break;
@@ -402,6 +406,11 @@ export async function runFault(cluster: FaultCluster, history: HistoryReader, ki
   } catch (err) {
     problems.push((err as Error).message);
     states = new Map();
+  }
+  for (const p of kernelsBefore) {
+    if (p === killedKernel || (p.child.exitCode === null && p.child.signalCode === null)) continue;
+    const why = p.log.filter((l) => !l.startsWith('{') && l.trim()).slice(0, 3).join(' / ');
+    problems.push(`kernel node ${p.id} exited on its own (${p.child.exitCode ?? p.child.signalCode})${why ? `: ${why.slice(0, 300)}` : ''}`);
   }
   await cluster.restore();
 

@@ -21,16 +21,23 @@ export interface FillSettings {
   chunksPerNode: number;
   /**
    * Run the levels as team runs (all nodes iterate together, exchanging results among
-   * themselves; one activity per node and run). Off by default for jobs: in the NATS
-   * rolling-restart fault scenario one run of three left every team-run job stalled (not yet
-   * understood), while the client-driven steps passed 3 of 3. Jobs recorded before the setting existed lack it
-   * and replay the client-driven steps they started with.
+   * themselves; one activity per node and run): the default. False: the client-driven steps
+   * (one activity per chunk of tiles and step). Jobs recorded before the setting existed lack
+   * it and replay the client-driven steps they started with. (Team runs were off for jobs while
+   * a NATS rolling restart could stall them: a failed result store killed the kernel nodes, see
+   * docs/architecture.md.)
    */
   teamRuns?: boolean;
   /** Most target patches a team run covers before the job records it (progress, previews, durability; see runBudget). */
   runTargets: number;
   /** Render previews of complete steps while the next ones run. */
   previews: boolean;
+  /**
+   * Start no preview while the job is paused (the newest complete step gets one on resume), so
+   * a paused job starts no kernel call at all. Jobs recorded before the setting existed lack it
+   * and replay the previews they started while paused.
+   */
+  holdPreviewsWhilePaused?: boolean;
   previewFormat: OutputFormat;
   /**
    * Most kernel time previews may take, as a share of the kernel time of the steps (a full-size
@@ -48,9 +55,10 @@ export const DEFAULT_FILL_SETTINGS: Readonly<FillSettings> = Object.freeze({
   minShardTargets: 8_000,
   soloMaxTargets: 20_000,
   chunksPerNode: 2,
-  teamRuns: false,
+  teamRuns: true,
   runTargets: 250_000,
   previews: true,
+  holdPreviewsWhilePaused: true,
   previewFormat: 'jpeg',
   previewShare: 0.5,
   admissionPollMs: 10_000,

@@ -8,9 +8,9 @@
 //   step before; nodes decide convergence and, asked to `advance`, run the next level's first
 //   step in the same call. Level 0: one VOTE step in chunks, then Finish.
 //
-// With `settings.teamRuns` (opt-in for jobs: off by default until team runs pass the NATS
-// rolling-restart fault scenario, see docs/architecture.md) the levels run as team runs instead
-// (inpaint-team.ts): all nodes iterate together, one activity per node and run.
+// With `settings.teamRuns` (the default) the levels run as team runs instead (inpaint-team.ts):
+// all nodes iterate together, one activity per node and run. The client-driven steps below are
+// for `teamRuns: false` and for jobs recorded before team runs existed.
 //
 // Between steps the job checks its controls (pause holds, accept ends the fill with the last
 // complete step as the picture); after each step it records progress and asks for a preview.

@@ -119,6 +119,7 @@ export class JobRun {
         if (this.paused) {
           this.paused = false;
           this.status({ phase: this.admitted ? 'running' : 'queued' });
+          this.#pumpPreview();
         }
         return;
       case 'accept':
@@ -192,11 +193,15 @@ export class JobRun {
 
   /**
    * At most one preview in flight; when it returns, the newest complete step gets the next one
-   * (intermediate steps are skipped). A preview shows only if it is newer than the one shown and
+   * (intermediate steps are skipped); none starts while paused. A preview shows only if it is newer than the one shown and
    * the job has not finished, so previews reach the status in order and never after the end.
    */
   #pumpPreview(): void {
-    if (this.#previewBusy || this.finished || !this.#previewWanted) return;
+    // While paused no kernel call starts, previews included (a team run answering after the
+    // pause would otherwise start one): the newest complete step gets its preview on resume.
+    // (Jobs recorded without `holdPreviewsWhilePaused` replay as they ran.)
+    const held = this.paused && !this.acceptRequested && this.input.settings.holdPreviewsWhilePaused === true;
+    if (this.#previewBusy || this.finished || !this.#previewWanted || held) return;
     const step = this.#previewWanted;
     this.#previewWanted = null;
     this.#previewBusy = true;

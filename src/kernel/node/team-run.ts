@@ -147,7 +147,12 @@ export async function teamRun(deps: ServiceDeps, job: PreparedJob, req: StepRequ
         startState: Buffer.from(encodeHeader(from)),
         stored: [],
       };
-      stores.push(run.refs.then((refs) => (report.stored = refs)));
+      // Observed at once: the stores are awaited only at the run's end, and a store that fails
+      // before (JetStream unavailable while NATS servers restart) must fail this call there, not
+      // kill the node as an unhandled rejection (found by the fault suite's NATS rolling restart).
+      const stored = run.refs.then((refs) => (report.stored = refs));
+      stored.catch(() => undefined);
+      stores.push(stored);
       reports.push(report);
       spent += level.targetPixels.length;
       if (stepMode === 'vote') break;

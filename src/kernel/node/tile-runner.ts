@@ -53,12 +53,15 @@ class ResultBatcher {
     if (!pushed) this.allPushed = false;
     const tiles = batch.map((r) => r.tile);
     if (this.#hashAll) this.known.push({ blobId: id!, size: bytes.length, tiles });
-    this.#stores.push(
-      this.#deps.cache.put(bytes, true, id).then((ref) => {
-        this.#usage.bytesWritten += bytes.length;
-        return { blobId: ref.id, size: ref.size, tiles };
-      }),
-    );
+    const store = this.#deps.cache.put(bytes, true, id).then((ref) => {
+      this.#usage.bytesWritten += bytes.length;
+      return { blobId: ref.id, size: ref.size, tiles };
+    });
+    // Observed at once: done() / settle() await it later, and a store failing before (JetStream
+    // unavailable while NATS servers restart) must fail the call there, not kill the node as an
+    // unhandled rejection (found by the fault suite's NATS rolling restart with team runs).
+    store.catch(() => undefined);
+    this.#stores.push(store);
   }
 
   /** Every batch stored; refs in tile order. */
