@@ -15,7 +15,7 @@ import type { DistanceKind, LevelPlan, LevelState, LevelStatic, Plan, PlanOption
 if (endianness() !== 'LE') throw new Error('the kernel codec assumes a little-endian host');
 
 const MAGIC = 0x314b5750; // "PWK1" read as little-endian u32
-const VERSION = 3;
+const VERSION = 4;
 
 export const BlobKind = { plan: 1, levelStatic: 2, levelState: 3, tileResult: 4 } as const;
 export type BlobKind = keyof typeof BlobKind;
@@ -144,7 +144,7 @@ export function decodePlan(blob: Uint8Array): Plan {
   return { width: scalars[0], height: scalars[1], holeCount: scalars[2], options, levels };
 }
 
-const STATIC_TYPES = [Float32Array, Uint8Array, Int32Array, Int32Array, Uint8Array, Int32Array, Int32Array, Float32Array, Int32Array, Int32Array, Int32Array] as const;
+const STATIC_TYPES = [Float32Array, Uint8Array, Int32Array, Int32Array, Uint8Array, Int32Array, Int32Array, Float32Array, Int32Array, Int32Array, Int32Array, Int32Array] as const;
 
 export function encodeLevelStatic(s: LevelStatic): Uint8Array {
   return encodeRaw(BlobKind.levelStatic, [s.level, s.width, s.height, s.sourceCount], [
@@ -159,13 +159,14 @@ export function encodeLevelStatic(s: LevelStatic): Uint8Array {
     s.tiles,
     s.tileHoleStart,
     s.tileTargetStart,
+    s.offsets,
   ]);
 }
 
 export function decodeLevelStatic(blob: Uint8Array): LevelStatic {
   const { scalars, arrays } = decodeRaw(blob, BlobKind.levelStatic);
   expect(scalars, arrays, 4, STATIC_TYPES);
-  const [lab, feat, targetIndex, targetHole, validSource, holePixels, targetPixels, targetConfidence, tiles, tileHoleStart, tileTargetStart] = arrays;
+  const [lab, feat, targetIndex, targetHole, validSource, holePixels, targetPixels, targetConfidence, tiles, tileHoleStart, tileTargetStart, offsets] = arrays;
   return {
     level: scalars[0],
     width: scalars[1],
@@ -182,6 +183,7 @@ export function decodeLevelStatic(blob: Uint8Array): LevelStatic {
     tiles: tiles as Int32Array,
     tileHoleStart: tileHoleStart as Int32Array,
     tileTargetStart: tileTargetStart as Int32Array,
+    offsets: offsets as Int32Array,
   };
 }
 

@@ -16,7 +16,7 @@ export const DEFAULT_OPTIONS: Readonly<PlanOptions> = Object.freeze({
   changeThreshold: 1,
   distance: 'cie76',
   tileSize: 64,
-  topHoleRadius: 3,
+  topHoleRadius: 7,
   confidenceBase: 1.3,
   similarityScale: 1,
   proximity: 40,

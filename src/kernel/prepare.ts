@@ -5,6 +5,7 @@ import { KernelError } from './errors.ts';
 import { depthAt, dilateBox, distanceToKnown, type HoleDepth } from './geometry.ts';
 import { featureWeight, staticFeatures } from './features.ts';
 import { countSet } from './mask.ts';
+import { dominantOffsets, offsetLevel, scaleOffsets, usesOffsets } from './offsets.ts';
 import { levelPatchSize, patchRadius } from './patch-size.ts';
 import { downscale, halfSize, type PyramidLevel } from './pyramid.ts';
 import { allocArray } from './shared-memory.ts';
@@ -134,7 +135,23 @@ export function buildLevel(level: number, pyr: PyramidLevel, options: PlanOption
     tiles,
     tileHoleStart,
     tileTargetStart,
+    // Set by prepare once every level exists (the statistics come from one level for all).
+    offsets: new Int32Array(0),
   };
+}
+
+/**
+ * Offset statistics (offsets.ts): taken once, on the reference level, and scaled to every level
+ * whose search uses them.
+ */
+function addOffsets(levels: LevelStatic[], options: PlanOptions): void {
+  if (!levels.some((s) => usesOffsets(s.level))) return;
+  const ref = offsetLevel(levels);
+  const s = levels[ref];
+  const found = dominantOffsets(s.lab, s.validSource, s.width, s.height, patchRadius(options, ref), options.seed, ref);
+  for (const t of levels) {
+    if (usesOffsets(t.level)) t.offsets = scaleOffsets(found, ref - t.level, t.width, t.height, patchRadius(options, t.level));
+  }
 }
 
 function levelPlan(s: LevelStatic): LevelPlan {
@@ -191,5 +208,6 @@ export function prepare(image: RgbaImage, hole: Uint8Array, donor: Uint8Array | 
     levels.push(built);
     pyr = next;
   }
+  addOffsets(levels, options);
   return { plan: { width, height, holeCount, options, levels: levels.map(levelPlan) }, levels };
 }

@@ -11,6 +11,7 @@
 //           search over shrinking windows around the best match.
 import { featureWeight, windowFeatures } from './features.ts';
 import { ssd2000, ssd76, ssd76Feat, ssdFeat, type SsdFn } from './patch-distance.ts';
+import { offsetConfidence } from './offsets.ts';
 import { patchRadius } from './patch-size.ts';
 import { streamSeed } from './prng.ts';
 import type { LevelState, LevelStatic, PlanOptions, StateBuffers, TileResult } from './types.ts';
@@ -289,6 +290,9 @@ export function runTile(s: LevelStatic, state: LevelState, options: PlanOptions,
   const xMax = width - 1 - r;
   const yMin = r;
   const yMax = height - 1 - r;
+  const offs = s.offsets;
+  const offCount = offs.length;
+  const offConf = offsetConfidence(options.confidenceBase);
   for (let k = forward ? 0 : count - 1; k >= 0 && k < count; k += step) {
     const t = t0 + k;
     const p = s.targetPixels[t];
@@ -317,6 +321,32 @@ export function runTile(s: LevelStatic, state: LevelState, options: PlanOptions,
       qx = q % width;
       qy = (q - qx) / width;
       const pen = penK * Math.sqrt((qx - x) * (qx - x) + (qy - y) * (qy - y));
+      if (pen >= bestD) continue;
+      const d = pen + (fw === 0 ? ssd(next, ww, wc, lab, width, q, dy0, dy1, dx0, dx1, bestD - pen) : cie76 ? ssd76Feat(next, wfeat, ww, wc, lab, feat, width, q, dy0, dy1, dx0, dx1, bestD - pen, fw) : ssdFeat(ssd, next, wfeat, ww, wc, lab, feat, width, q, dy0, dy1, dx0, dx1, bestD - pen, fw));
+      if (d < bestD) {
+        bestD = d;
+        best = q;
+      }
+    }
+
+    // Offset statistics (offsets.ts): the sources at the picture's dominant offsets from p, for
+    // targets deep enough in the hole.
+    const tryOffsets = s.targetConfidence[t] <= offConf ? offCount : 0;
+    for (let o = 0; o < tryOffsets; o += 2) {
+      const ox = offs[o];
+      const oy = offs[o + 1];
+      let cx = x + ox;
+      let cy = y + oy;
+      // The first multiple of the offset that lands on a valid source: a period repeats across
+      // a hole wider than itself.
+      while (cx >= xMin && cx <= xMax && cy >= yMin && cy <= yMax && !validSource[cy * width + cx]) {
+        cx += ox;
+        cy += oy;
+      }
+      if (cx < xMin || cx > xMax || cy < yMin || cy > yMax) continue;
+      const q = cy * width + cx;
+      if (q === best || !validSource[q]) continue;
+      const pen = penK * Math.sqrt((cx - x) * (cx - x) + (cy - y) * (cy - y));
       if (pen >= bestD) continue;
       const d = pen + (fw === 0 ? ssd(next, ww, wc, lab, width, q, dy0, dy1, dx0, dx1, bestD - pen) : cie76 ? ssd76Feat(next, wfeat, ww, wc, lab, feat, width, q, dy0, dy1, dx0, dx1, bestD - pen, fw) : ssdFeat(ssd, next, wfeat, ww, wc, lab, feat, width, q, dy0, dy1, dx0, dx1, bestD - pen, fw));
       if (d < bestD) {

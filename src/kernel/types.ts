@@ -94,6 +94,11 @@ export interface LevelStatic {
   tileHoleStart: Int32Array;
   /** tileTargetStart[t]..tileTargetStart[t+1]: target indices of tile t (length tiles + 1). */
   tileTargetStart: Int32Array;
+  /**
+   * The picture's dominant patch offsets on this level, (dx, dy) pairs, strongest first (offset
+   * statistics, see offsets.ts); empty on levels whose search does not use them.
+   */
+  offsets: Int32Array;
 }
 
 /**
