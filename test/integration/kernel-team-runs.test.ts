@@ -4,8 +4,7 @@
 // member joined late is asked for again (no hang), and a peer that never comes fails the run with
 // a retryable TEAM_PEER_TIMEOUT instead of hanging. With store_last_step_only only a run's last
 // step is stored, and a late member still gets the earlier steps' batches (pushed again from the
-// members' caches). With work stealing, a member that finished its share runs a slower member's
-// tiles, and every step still holds every tile once (the owner's copy of a tile run twice counts).
+// members' caches).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { blobIdOf } from '../../src/common/blob-store.ts';
@@ -28,7 +27,7 @@ async function tilesOf(c: TestCluster, refs: readonly ResultRef[]): Promise<Tile
   return batches.flat().sort((a, b) => a.tile - b.tile);
 }
 
-function teamStep(job: JobSpec, level: number, run: string, size: number, index: number, through: number, storeLastStepOnly?: boolean, steal?: boolean): StepRequest {
+function teamStep(job: JobSpec, level: number, run: string, size: number, index: number, through: number, storeLastStepOnly?: boolean): StepRequest {
   return {
     job,
     level,
@@ -41,7 +40,7 @@ function teamStep(job: JobSpec, level: number, run: string, size: number, index:
     pushResults: false,
     advance: false,
     nextTiles: [],
-    team: { run, size, index, includeVote: false, budgetTargets: 0, storeLastStepOnly, steal },
+    team: { run, size, index, includeVote: false, budgetTargets: 0, storeLastStepOnly },
   };
 }
 
@@ -144,38 +143,6 @@ test('store_last_step_only: only the last step is stored; a late member gets the
     assert.equal(steps, solo.reports.length);
     const last = [...a.response.reports[steps - 1].stored, ...b.response.reports[steps - 1].stored].sort((x, y) => x.tiles[0] - y.tiles[0]);
     assert.deepEqual(await tilesOf(c, last), await tilesOf(c, solo.reports[steps - 1].stored), 'the last step: same tile results as a team of one');
-  } finally {
-    await c.close();
-  }
-});
-
-test('work stealing: a member that finished its share runs the slower member\'s tiles; every step holds every tile once', { timeout: 120_000 }, async () => {
-  const c = await startTestCluster(2, { env: { PATCHWORK_LOG_LEVEL: 'debug' } });
-  try {
-    const job = await c.job('team-steal', image, mask, options);
-    const ranked = c.cluster.ranked(job.jobId);
-    const early = c.nodes.find((n) => n.id === ranked[0].id)!;
-    const plan = (await c.cluster.prepare({ job }, { placementKey: job.jobId, rank: 0 })).response;
-    const top = plan.levels.length - 1;
-    const call = { placementKey: job.jobId, attempts: 1 };
-    // Member 1 comes 800 ms late: member 0 runs its share, then takes member 1's tiles (member 1
-    // missed the claims, so it runs them too: every stolen tile is run twice, the owner's copy counts).
-    const first = c.cluster.step(teamStep(job, top, 'steal', 2, 0, top - 1, false, true), { ...call, rank: 0 });
-    await new Promise((r) => setTimeout(r, 800));
-    const second = c.cluster.step(teamStep(job, top, 'steal', 2, 1, top - 1, false, true), { ...call, rank: 1 });
-    const [a, b] = await Promise.all([first, second]);
-    const steps = early.log.filter((l) => l.includes('"team step"')).map((l) => JSON.parse(l) as { stolen: number; skipped: number });
-    assert.ok(steps.some((s) => s.stolen > 0), 'member 0 stole tiles');
-    const solo = (await c.cluster.step(teamStep(job, top, 'steal-solo', 1, 0, top - 1), { ...call, rank: 0 })).response;
-    assert.equal(a.response.reports.length, solo.reports.length);
-    for (const [i, rep] of solo.reports.entries()) {
-      const stored = [...a.response.reports[i].stored, ...b.response.reports[i].stored].sort((x, y) => x.tiles[0] - y.tiles[0]);
-      const tiles = stored.flatMap((x) => x.tiles).sort((x, y) => x - y);
-      assert.deepEqual(tiles, Array.from({ length: tiles.length }, (_, k) => k), `step ${i}: every tile once`);
-      assert.deepEqual(a.response.reports[i].results.map((x) => x.blobId), stored.map((x) => x.blobId), `step ${i}: the members agree on the results`);
-      assert.deepEqual(b.response.reports[i].results.map((x) => x.blobId), stored.map((x) => x.blobId), `step ${i}: the members agree on the results`);
-      assert.deepEqual(await tilesOf(c, stored), await tilesOf(c, rep.stored), `step ${i}: same tile results as a team of one`);
-    }
   } finally {
     await c.close();
   }

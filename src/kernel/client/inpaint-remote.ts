@@ -63,8 +63,6 @@ export interface RemoteFillOptions {
    * need them), else `last`.
    */
   storeSteps?: 'every' | 'last';
-  /** Team runs: members that finish a step early take tiles from slower ones (default true). */
-  steal?: boolean;
   /** Result encoding (default png). */
   format?: ImageFormat;
   deadlineMs?: number;
@@ -91,7 +89,7 @@ export interface RemoteFillResult {
   stepsByNode: Record<string, number>;
 }
 
-export const REMOTE_FILL_DEFAULTS = { minShardTargets: 8_000, soloMaxTargets: 20_000, chunksPerNode: 2, teamRuns: true, runTargets: 250_000, runAttempts: 6, steal: true } as const;
+export const REMOTE_FILL_DEFAULTS = { minShardTargets: 8_000, soloMaxTargets: 20_000, chunksPerNode: 2, teamRuns: true, runTargets: 250_000, runAttempts: 6 } as const;
 
 /** Calls each node has outstanding within a step: one running, one waiting there. */
 const CALLS_PER_NODE = 2;
@@ -190,7 +188,6 @@ export async function inpaintRemote(cluster: KernelCluster, job: JobSpec, opts: 
       topLevel: levels.length - 1,
       runTargets: runBudget(levels.map((l) => l.targetCount), maxIterations, opts.runTargets ?? REMOTE_FILL_DEFAULTS.runTargets),
       runAttempts: REMOTE_FILL_DEFAULTS.runAttempts,
-      steal: opts.steal ?? REMOTE_FILL_DEFAULTS.steal,
       storeLastStepOnly: (opts.storeSteps ?? (opts.onProgress ? 'every' : 'last')) === 'last',
       account: (r) => account(r),
       failed: () => void usage.attempts++,

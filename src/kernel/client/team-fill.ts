@@ -25,11 +25,6 @@ export interface TeamFillDeps {
    * come to `onStep` with no results (nothing durable to preview or resume from).
    */
   storeLastStepOnly: boolean;
-  /**
-   * Work stealing between the members (TeamSpec.steal). Safe here: a failed run is tried again as
-   * a whole under a new run id.
-   */
-  steal: boolean;
   /** Tries per run (a failed member fails the try). */
   runAttempts: number;
   account: (r: CallResult<StepResponse>) => StepResponse;
@@ -46,7 +41,7 @@ async function runOnce(d: TeamFillDeps, base: Omit<StepRequest, 'job' | 'team'>,
   const calls = Array.from({ length: size }, async (_, index) => {
     try {
       const r = await d.cluster.step(
-        { job: d.job, ...base, team: { run, size, index, includeVote: true, budgetTargets: d.runTargets, storeLastStepOnly: d.storeLastStepOnly, steal: d.steal } },
+        { job: d.job, ...base, team: { run, size, index, includeVote: true, budgetTargets: d.runTargets, storeLastStepOnly: d.storeLastStepOnly } },
         // One attempt: a member cannot move to another node on its own (its peers wait for it);
         // the whole run is tried again instead.
         { ...d.call, rank: index, attempts: 1, signal: abort.signal },

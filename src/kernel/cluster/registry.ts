@@ -74,8 +74,3 @@ export function resultHintSubject(names: PatchworkNames, jobKey: string): string
 export function teamSubject(names: PatchworkNames, jobKey: string): string {
   return `${names.namespace}._kernel.${jobKey}.team`;
 }
-
-/** Work stealing in a job's team runs: claims of tiles and owners' fronts (team-claims.ts). */
-export function teamClaimsSubject(names: PatchworkNames, jobKey: string): string {
-  return `${names.namespace}._kernel.${jobKey}.claims`;
-}

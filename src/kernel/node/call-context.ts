@@ -6,7 +6,6 @@ import type { BlobCache } from './blob-cache.ts';
 import type { JobCache } from './job-cache.ts';
 import type { ResultHints } from './result-hints.ts';
 import type { StateCache } from './state-cache.ts';
-import type { TeamClaims } from './team-claims.ts';
 import type { TeamExchange } from './team-exchange.ts';
 import type { WorkerPool } from './worker-pool.ts';
 
@@ -24,8 +23,6 @@ export interface ServiceDeps {
   pushWaitMs: number;
   /** Team runs: announcements between members. */
   team: TeamExchange;
-  /** Team runs with work stealing: claims of tiles and owners' fronts. */
-  claims: TeamClaims;
   /** Team runs: longest wait for a peer's step (at least 10x the step's own time). */
   teamWaitMs: number;
 }

@@ -55,14 +55,12 @@ export async function acquireJob(deps: ServiceDeps, spec: JobSpec | undefined, u
   // Follow the job's pushes from the start: peers may finish a step before this node has prepared.
   deps.hints.follow(key);
   deps.team.follow(key);
-  deps.claims.follow(key);
   try {
     return await deps.jobs.acquire(key, (k) => loadJob(deps, k, spec, usage));
   } catch (e) {
     if (!deps.jobs.has(key)) {
       deps.hints.unfollow(key);
       deps.team.unfollow(key);
-      deps.claims.unfollow(key);
     }
     throw e;
   }

@@ -23,7 +23,6 @@ import { Registration } from './registration.ts';
 import { ResultHints } from './result-hints.ts';
 import { StateCache } from './state-cache.ts';
 import { warmUp } from './warm-up.ts';
-import { TeamClaims } from './team-claims.ts';
 import { TeamExchange } from './team-exchange.ts';
 import { WorkerPool } from './worker-pool.ts';
 
@@ -66,13 +65,10 @@ export async function startKernelNode(config: NodeConfig, log: Logger): Promise<
     cleanups.unshift(() => hints.close());
     const team = new TeamExchange(nc, names, config.nodeId, cache, hints, log);
     cleanups.unshift(() => team.close());
-    const claims = new TeamClaims(nc, names, config.nodeId, log);
-    cleanups.unshift(() => claims.close());
     const jobs = new JobCache(config.jobCacheMb * MiB, (job) => {
       pool.forgetJob(job.key);
       hints.unfollow(job.key);
       team.unfollow(job.key);
-      claims.unfollow(job.key);
     });
     const admission = new Admission(config.maxCalls);
     const metrics = new NodeMetrics(
@@ -88,7 +84,7 @@ export async function startKernelNode(config: NodeConfig, log: Logger): Promise<
     );
 
     const server = new Server(serverOptions);
-    const deps = { nodeId: config.nodeId, pool, cache, jobs, states: new StateCache(64 * MiB), hints, log, batchBytes: 256 * 1024, pushWaitMs: 20, team, claims, teamWaitMs: config.teamWaitMs };
+    const deps = { nodeId: config.nodeId, pool, cache, jobs, states: new StateCache(64 * MiB), hints, log, batchBytes: 256 * 1024, pushWaitMs: 20, team, teamWaitMs: config.teamWaitMs };
     server.addService(KernelServiceService, kernelServiceImpl(deps, admission, metrics, log));
     const health = new HealthImplementation(Object.fromEntries(HEALTH_SERVICES.map((s) => [s, 'NOT_SERVING' as const])));
     health.addToServer(server);

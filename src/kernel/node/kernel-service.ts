@@ -141,7 +141,7 @@ export async function stepCall(deps: ServiceDeps, req: StepRequest, control: Cal
     }
     for (; !inWorker; ) {
       // Continue mode pushes only its last step's results (below): nobody else reads the others.
-      const run = await runTiles(deps, job, s.level, state, tiles, stepMode, usage, { push: req.pushResults && through === undefined, signal: control.signal });
+      const run = await runTiles(deps, job, s.level, state, tiles, stepMode, usage, req.pushResults && through === undefined, control.signal);
       tTiles = performance.now();
       const report: StepReport = { level: s.level, iteration: state.iteration, mode: modeToWire(stepMode), changed: run.changed, results: [], converged: false, tileMs: run.tileMs, startState: Buffer.from(encodeHeader(state)), stored: [] };
       stores.push(observed(run.refs.then((refs) => (report.results = refs))));

@@ -28,8 +28,8 @@ import type { PreparedJob } from './job-cache.ts';
 import { encodeHeader } from './state-headers.ts';
 import { stateKey } from './state-cache.ts';
 import { startState } from './step-start.ts';
-import type { TeamAnnouncement, TeamStepKey } from './team-exchange.ts';
-import { runTiles, shareState, type TileRun } from './tile-runner.ts';
+import type { TeamAnnouncement } from './team-exchange.ts';
+import { runTiles } from './tile-runner.ts';
 
 /** A peer's step counts as lost after this many times the member's own step time (or the node's teamWaitMs, if longer). */
 const WAIT_FACTOR = 10;
@@ -64,58 +64,6 @@ async function readPeerResults(deps: ServiceDeps, jobKey: string, from: readonly
   }
 }
 
-/**
- * Tiles this member may take from a slower member (work stealing): up to `max` from the end of one
- * peer's share that nobody claimed and that lie after the peer's front (once known: everything
- * there is claimed, so nothing is left); the peer with the most such tiles. Null: nothing to take.
- */
-function stealable(deps: ServiceDeps, jobKey: string, key: Omit<TeamStepKey, 'member'>, shares: readonly number[][], self: number, max: number): { owner: number; tiles: number[] } | null {
-  let best: { owner: number; tiles: number[]; left: number } | null = null;
-  for (const [owner, share] of shares.entries()) {
-    if (owner === self) continue;
-    const ownerKey = { ...key, member: owner };
-    const front = deps.claims.frontOf(jobKey, ownerKey) ?? -1;
-    const tiles: number[] = [];
-    let left = 0;
-    for (let i = share.length - 1; i > front; i--) {
-      if (deps.claims.claimed(jobKey, ownerKey, share[i])) continue;
-      left++;
-      if (tiles.length < max) tiles.push(share[i]);
-    }
-    if (tiles.length > 0 && (!best || left > best.left)) best = { owner, tiles, left };
-  }
-  return best && { owner: best.owner, tiles: best.tiles };
-}
-
-/**
- * The refs that count for a step, in tile order: every batch of a member holding only tiles of its
- * own share, and of the batches of stolen tiles (one tile each) those whose tile its owner did not
- * run and no lower member also stole.
- */
-function keptRefs(members: readonly { member: number; refs: readonly ResultRef[] }[], shares: readonly number[][]): ResultRef[] {
-  const ownerOf = new Map<number, number>();
-  shares.forEach((share, m) => share.forEach((t) => ownerOf.set(t, m)));
-  const ranByOwner = new Set<number>();
-  const kept: ResultRef[] = [];
-  const stolen: { member: number; ref: ResultRef }[] = [];
-  for (const a of members) {
-    for (const ref of a.refs) {
-      if (ref.tiles.every((t) => ownerOf.get(t) === a.member)) {
-        kept.push(ref);
-        for (const t of ref.tiles) ranByOwner.add(t);
-      } else stolen.push({ member: a.member, ref });
-    }
-  }
-  const taken = new Set<number>();
-  for (const { ref } of stolen.sort((x, y) => x.member - y.member)) {
-    const t = ref.tiles[0];
-    if (ref.tiles.length !== 1 || ranByOwner.has(t) || taken.has(t)) continue;
-    taken.add(t);
-    kept.push(ref);
-  }
-  return kept.sort(byFirstTile);
-}
-
 function checkTeam(req: StepRequest, team: TeamSpec): void {
   if (!team.run) throw badRequest('a team run needs a run id (team.run)');
   if (team.size < 1 || team.index >= team.size) throw badRequest(`team member ${team.index} of ${team.size} does not exist`);
@@ -132,7 +80,6 @@ export async function teamRun(deps: ServiceDeps, job: PreparedJob, req: StepRequ
   const through = req.continueThroughLevel ?? req.level;
   const budget = Number(team.budgetTargets);
   const storeEvery = !team.storeLastStepOnly;
-  const steal = team.size > 1 && team.steal === true;
   const peers = Array.from({ length: team.size }, (_, m) => m).filter((m) => m !== team.index);
   /** Node of each peer as last seen (for a timeout's message). */
   const peerNodes = new Map<number, string>();
@@ -166,105 +113,67 @@ export async function teamRun(deps: ServiceDeps, job: PreparedJob, req: StepRequ
     for (;;) {
       const stepMode = mode;
       const level = s;
-      // On shared memory once: every tile run of the step (own, stolen) hands it to workers as is.
-      const from = usage.time(() => shareState(state));
+      const from = state;
       const count = level.tiles.length >> 2;
       // Balanced by target counts: a function of the level and the team size only. Not by the
       // tile times of the step before: a member run again after a failure (same run id: the job
       // retries one member, the others keep going) would see other times than its peers saw
       // and split differently, and the members' results would overlap (found by the fault suite).
-      const targets = tileTargets(level);
-      const shares = Array.from({ length: team.size }, (_, m) => teamShare(targets, team.size, m));
-      const share = shares[team.index];
-      const key = { run: team.run, size: team.size, level: level.level, iteration: from.iteration, mode: stepMode };
-      const ownKey = { ...key, member: team.index };
+      const share = teamShare(tileTargets(level), team.size, team.index);
       // Whether this step's results must be durable whatever comes: known before it runs, except
       // for a run that ends because its range ends (a converged level), found after assembly.
       const endsByBudget = budget > 0 && spent + level.targetPixels.length >= budget;
       const storeNow = storeEvery || stepMode === 'vote' || endsByBudget;
       const t0 = performance.now();
-      const runs: TileRun[] = [
-        await runTiles(deps, job, level.level, from, share, stepMode, usage, {
-          push: team.size > 1,
-          signal,
-          announce: true,
-          store: storeNow,
-          // Work stealing: skip own tiles a peer claimed, and tell thieves where this member stopped.
-          ...(steal ? { skip: (t: number) => deps.claims.claimed(job.key, ownKey, t), onAllStarted: (i: number) => deps.claims.setFront(job.key, ownKey, i) } : {}),
-        }),
-      ];
-      const tOwn = performance.now();
-      if (steal) {
-        // Take tiles from the end of slower members' shares, a few at a time, until nothing is left
-        // that they have not started or another member has not claimed.
-        for (;;) {
-          const take = stealable(deps, job.key, key, shares, team.index, deps.pool.size);
-          if (!take) break;
-          for (const t of take.tiles) deps.claims.claim(job.key, { ...key, member: take.owner }, t);
-          runs.push(await runTiles(deps, job, level.level, from, take.tiles, stepMode, usage, { push: true, signal, announce: true, store: storeNow, batchPerTile: true }));
-        }
-      }
+      const run = await runTiles(deps, job, level.level, from, share, stepMode, usage, team.size > 1, signal, true, storeNow);
       const ownMs = performance.now() - t0;
-      for (const r of runs) stores.push(r.refs);
-      const known = runs.flatMap((r) => r.known);
-      const ranMs: Record<number, number> = Object.assign({}, ...runs.map((r) => r.tileMs)) as Record<number, number>;
+      stores.push(run.refs);
+      const key = { run: team.run, size: team.size, level: level.level, iteration: from.iteration, mode: stepMode };
       const tTiles = performance.now();
       let others: TeamAnnouncement[] = [];
       if (team.size > 1) {
         // A batch that could not be pushed reaches the peers through the store only: store first.
-        for (const r of runs) if (!r.allPushed) await r.refs;
-        deps.team.announce(job.key, { ...ownKey, node: deps.nodeId, refs: known, tileMs: ranMs });
+        if (!run.allPushed) await run.refs;
+        deps.team.announce(job.key, { ...key, member: team.index, node: deps.nodeId, refs: run.known, tileMs: run.tileMs });
         const waitMs = Math.max(deps.teamWaitMs, WAIT_FACTOR * ownMs);
         others = await Promise.all(peers.map((m) => deps.team.wait(job.key, { ...key, member: m }, waitMs, signal, peerNodes.get(m))));
         for (const a of others) peerNodes.set(a.member, a.node);
       }
       const tPeers = performance.now();
-      // Every tile once: a tile run twice (stolen, but started by its owner too) counts as the
-      // owner's copy, else the lowest member's. Every member decides the same from the same
-      // announcements.
-      // (By ref, not by blob id: a stolen tile's batch and the owner's batch of that tile alone
-      // have the same bytes, so the same id.)
-      const kept = keptRefs([{ member: team.index, refs: known }, ...others], shares);
-      const keptSet = new Set(kept);
-      const peerKept = others.map((a) => ({ ...a, refs: a.refs.filter((r) => keptSet.has(r)) }));
-      const peerResults = peerKept.some((a) => a.refs.length > 0) ? await readPeerResults(deps, job.key, peerKept, usage, performance.now() + Math.max(deps.teamWaitMs, WAIT_FACTOR * ownMs), signal) : [];
-      // This member's batches that count, by first tile (unique among its own: it never runs a tile twice).
-      const ownKept = new Set(known.filter((r) => keptSet.has(r)).flatMap((r) => r.tiles));
-      const own = runs.flatMap((r) => r.results).filter((r) => ownKept.has(r.tile));
-      const all = [...own, ...peerResults].sort((a, b) => a.tile - b.tile);
+      const peerRefs = others.flatMap((a) => a.refs);
+      const peerResults = peerRefs.length > 0 ? await readPeerResults(deps, job.key, others, usage, performance.now() + Math.max(deps.teamWaitMs, WAIT_FACTOR * ownMs), signal) : [];
+      const all = [...run.results, ...peerResults].sort((a, b) => a.tile - b.tile);
       if (all.length !== count || all.some((r, i) => r.tile !== i)) {
-        throw new CodedError('BAD_DATA', `team run ${team.run}: the members' results of level ${level.level} iteration ${from.iteration} do not cover tiles 0..${count - 1} once each (got ${all.map((r) => r.tile).join(',')}; announced ${[{ member: team.index, refs: known }, ...others].map((x) => `${x.member}:${x.refs.map((r) => r.tiles.join('+')).join(' ')}`).join('; ')})`);
+        throw new CodedError('BAD_DATA', `team run ${team.run}: the members' results of level ${level.level} iteration ${from.iteration} do not cover tiles 0..${count - 1} once each`);
       }
-      const tileMs: Record<number, number> = { ...ranMs };
+      const tileMs: Record<number, number> = { ...run.tileMs };
       for (const a of others) Object.assign(tileMs, a.tileMs);
+      const allRefs = [...run.known, ...peerRefs].sort(byFirstTile);
       const report: StepReport = {
         level: level.level,
         iteration: from.iteration,
         mode: modeToWire(stepMode),
         changed: all.reduce((n, r) => n + r.changed, 0),
-        results: kept,
+        results: allRefs,
         converged: false,
         tileMs,
         startState: Buffer.from(encodeHeader(from)),
         stored: [],
       };
-      /** This member's durable refs of the step: every batch it stored that counts. */
-      const storedOf = (refs: Promise<ResultRef[]>[]): Promise<ResultRef[]> => Promise.all(refs).then((rs) => (report.stored = rs.flat().filter((r) => ownKept.has(r.tiles[0])).sort(byFirstTile)));
-      if (storeNow) stores.push(storedOf(runs.map((r) => r.refs)));
+      if (storeNow) stores.push(run.refs.then((refs) => (report.stored = refs)));
       reports.push(report);
       spent += level.targetPixels.length;
       if (stepMode === 'vote') break;
       const tRead = performance.now();
       state = usage.time(() => assemble(level, from, all, options));
       report.converged = converged(level, state, options);
-      deps.log.debug({ run: team.run, member: team.index, level: level.level, iteration: from.iteration, tiles: share.length, stolen: runs.length > 1 ? runs.slice(1).reduce((n, r) => n + r.results.length, 0) : 0, skipped: runs[0].skipped.length, ownMs: round(tOwn - t0), tilesMs: round(tTiles - t0), waitMs: round(tPeers - tTiles), readMs: round(tRead - tPeers), assembleMs: round(performance.now() - tRead) }, 'team step');
+      deps.log.debug({ run: team.run, member: team.index, level: level.level, iteration: from.iteration, tiles: share.length, tilesMs: round(tTiles - t0), waitMs: round(tPeers - tTiles), readMs: round(tRead - tPeers), assembleMs: round(performance.now() - tRead) }, 'team step');
       if (signal.aborted) throw new CodedError('CANCELLED', 'the caller cancelled the call');
       const stop = (budget > 0 && spent >= budget) || (report.converged && !goOn());
       if (stop) {
-        // Held batches that count are stored now (a stolen copy that does not count is dropped).
-        if (!storeNow) stores.push(storedOf(runs.filter((r) => r.known.some((k) => keptSet.has(k))).map((r) => r.storeHeld())));
+        if (!storeNow) stores.push(run.storeHeld().then((refs) => (report.stored = refs)));
         // The next run (any member) starts from exactly these results: keep the state it assembles.
-        deps.states.set(stateKey(job.key, report.startState, kept.map((r) => r.blobId)), state);
+        deps.states.set(stateKey(job.key, report.startState, allRefs.map((r) => r.blobId)), state);
         break;
       }
     }

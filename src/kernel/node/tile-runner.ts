@@ -30,7 +30,6 @@ class ResultBatcher {
   readonly #hashAll: boolean;
   readonly #store: boolean;
   readonly #held: HeldBatch[] = [];
-  readonly #perTile: boolean;
   /** Refs of the batches flushed so far (ids hashed at flush time), when `hashAll`. */
   readonly known: ResultRef[] = [];
   /** Whether every batch so far was pushed to the peers (false: some only reach them via the store). */
@@ -41,20 +40,19 @@ class ResultBatcher {
    * again are answered from there) until `storeHeld`; a batch that could not be pushed is stored
    * at once all the same (the peers read it from the store).
    */
-  constructor(deps: ServiceDeps, jobKey: string, usage: CallUsage, push: boolean, hashAll = false, store = true, perTile = false) {
+  constructor(deps: ServiceDeps, jobKey: string, usage: CallUsage, push: boolean, hashAll = false, store = true) {
     this.#deps = deps;
     this.#jobKey = jobKey;
     this.#usage = usage;
     this.#push = push;
     this.#hashAll = hashAll;
     this.#store = store;
-    this.#perTile = perTile;
   }
 
   add(r: TileResult): void {
     this.#pending.push(r);
     this.#pendingBytes += r.values.byteLength + r.nnf.byteLength + r.dist.byteLength;
-    if (this.#perTile || this.#pendingBytes >= this.#deps.batchBytes) this.flush();
+    if (this.#pendingBytes >= this.#deps.batchBytes) this.flush();
   }
 
   flush(): void {
@@ -120,10 +118,8 @@ export function shareState(state: LevelState): LevelState {
 }
 
 export interface TileRun {
-  /** In the order of `tiles`, without the tiles skipped. */
+  /** In the order of `tiles`. */
   results: TileResult[];
-  /** Tiles of `tiles` not run (`skip` said so when their turn came). */
-  skipped: number[];
   /** Settles when every batch is stored (with `store` false: every batch that was not held back). */
   refs: Promise<ResultRef[]>;
   /** Stores the batches held back (`store` false) too; settles with every batch's ref. */
@@ -136,89 +132,33 @@ export interface TileRun {
   allPushed: boolean;
 }
 
-export interface TileRunOptions {
-  /** Push each batch to the job's other nodes. */
-  push: boolean;
-  signal?: AbortSignal;
-  /** Hash every batch up front (`known`), for a team announcement. */
-  announce?: boolean;
-  /** False: hold pushed batches in the cache until `storeHeld` (default true: store as they come). */
-  store?: boolean;
-  /**
-   * Work stealing: asked for each tile just before it would start (tiles start in order, at most
-   * two per worker running or waiting); true skips it. Without it every tile is queued at once.
-   */
-  skip?: (tile: number) => boolean;
-  /** Called once every tile that will run has started: the index in `tiles` of the last one (-1: none). */
-  onAllStarted?: (lastIndex: number) => void;
-  /** One batch per tile (stolen tiles: a duplicate must be droppable on its own). */
-  batchPerTile?: boolean;
-}
-
 /**
  * Runs `tiles` of one step from `state`. A call that goes on to the next step (continue mode)
  * needs only `results` and awaits `refs` at the end, so stores never hold up computing. With
  * `store` false, batches that were pushed are held in the cache until `storeHeld`.
  */
-export async function runTiles(deps: ServiceDeps, job: PreparedJob, level: number, state: LevelState, tiles: readonly number[], mode: TileMode, usage: CallUsage, o: TileRunOptions): Promise<TileRun> {
+export async function runTiles(deps: ServiceDeps, job: PreparedJob, level: number, state: LevelState, tiles: readonly number[], mode: TileMode, usage: CallUsage, push: boolean, signal?: AbortSignal, announce = false, store = true): Promise<TileRun> {
   // On shared memory, every worker reads the state without a copy.
   const stateId = deps.pool.addState(usage.time(() => shareState(state)));
-  const batcher = new ResultBatcher(deps, job.key, usage, o.push, o.announce ?? false, o.store ?? true, o.batchPerTile ?? false);
-  const results = new Array<TileResult | undefined>(tiles.length);
+  const batcher = new ResultBatcher(deps, job.key, usage, push, announce, store);
+  const results = new Array<TileResult>(tiles.length);
   const tileMs: Record<number, number> = {};
-  const skipped: number[] = [];
   let changed = 0;
   let remaining = tiles.length;
-  // Without `skip`, every tile goes to the pool's queue at once; with it, two per worker at most
-  // are started ahead, so a tile claimed meanwhile is still skipped.
-  const window = o.skip ? 2 * deps.pool.size : tiles.length;
   try {
-    await new Promise<void>((resolve, reject) => {
-      let next = 0;
-      let running = 0;
-      let failed = false;
-      let lastStarted = -1;
-      const pump = (): void => {
-        while (!failed && running < window && next < tiles.length) {
-          const i = next++;
-          const tile = tiles[i];
-          if (o.skip?.(tile)) {
-            skipped.push(tile);
-            remaining--;
-            continue;
-          }
-          lastStarted = i;
-          running++;
-          deps.pool.tile(job.key, stateId, level, tile, mode, o.signal).then(
-            ({ result, ms }) => {
-              running--;
-              usage.kernelMs += ms;
-              tileMs[tile] = Math.round(ms * 100) / 100;
-              changed += result.changed;
-              results[i] = result;
-              batcher.add(result);
-              // When only the last tiles are still running, store what is pending now, so the batch
-              // left to store after them (on the call's critical path) is small.
-              if (--remaining > 0 && remaining <= deps.pool.size) batcher.flush();
-              pump();
-            },
-            (e: unknown) => {
-              failed = true;
-              reject(e);
-            },
-          );
-        }
-        if (next === tiles.length && !failed) {
-          if (o.onAllStarted) {
-            const cb = o.onAllStarted;
-            o.onAllStarted = undefined;
-            cb(lastStarted);
-          }
-          if (running === 0) resolve();
-        }
-      };
-      pump();
-    });
+    await Promise.all(
+      tiles.map(async (tile, i) => {
+        const { result, ms } = await deps.pool.tile(job.key, stateId, level, tile, mode, signal);
+        usage.kernelMs += ms;
+        tileMs[tile] = Math.round(ms * 100) / 100;
+        changed += result.changed;
+        results[i] = result;
+        batcher.add(result);
+        // When only the last tiles are still running, store what is pending now, so the batch
+        // left to store after them (on the call's critical path) is small.
+        if (--remaining > 0 && remaining <= deps.pool.size) batcher.flush();
+      }),
+    );
   } catch (e) {
     await batcher.settle();
     throw e;
@@ -227,12 +167,11 @@ export async function runTiles(deps: ServiceDeps, job: PreparedJob, level: numbe
   }
   const refs = batcher.done();
   refs.catch(() => undefined); // observed by the caller; never an unhandled rejection
+  const known = [...batcher.known].sort((a, b) => a.tiles[0] - b.tiles[0]);
   const storeHeld = (): Promise<ResultRef[]> => {
     const all = batcher.storeHeld();
     all.catch(() => undefined); // observed by the caller
     return all;
   };
-  const known = [...batcher.known].sort((a, b) => a.tiles[0] - b.tiles[0]);
-  const ran = results.filter((r): r is TileResult => r !== undefined);
-  return { results: ran, skipped, refs, storeHeld, changed, tileMs, known, allPushed: batcher.allPushed };
+  return { results, refs, storeHeld, changed, tileMs, known, allPushed: batcher.allPushed };
 }

@@ -235,18 +235,7 @@ export interface TeamSpec {
    * step's results (no previews of them, no accept from them) loses nothing and saves the
    * store writes of every other step. A batch that could not be pushed is stored anyway.
    */
-  storeLastStepOnly?:
-    | boolean
-    | undefined;
-  /**
-   * Work stealing: a member that has run its share of a step runs tiles from the end of a slower
-   * member's share (claimed first; the owner skips claimed tiles it has not started) instead of
-   * waiting for it. A tile run twice gives the same bytes; the owner's copy counts, and each
-   * step's results still hold every tile once. Only for callers that try a failed run again as a
-   * whole under a new run id: a member run again under the same run id cannot know which of its
-   * tiles were taken before, and its results would overlap its peers'.
-   */
-  steal?: boolean | undefined;
+  storeLastStepOnly?: boolean | undefined;
 }
 
 /** One step run by a Step call. */
@@ -1474,15 +1463,7 @@ export const StepRequest: MessageFns<StepRequest> = {
 };
 
 function createBaseTeamSpec(): TeamSpec {
-  return {
-    run: "",
-    size: 0,
-    index: 0,
-    includeVote: false,
-    budgetTargets: 0,
-    storeLastStepOnly: undefined,
-    steal: undefined,
-  };
+  return { run: "", size: 0, index: 0, includeVote: false, budgetTargets: 0, storeLastStepOnly: undefined };
 }
 
 export const TeamSpec: MessageFns<TeamSpec> = {
@@ -1504,9 +1485,6 @@ export const TeamSpec: MessageFns<TeamSpec> = {
     }
     if (message.storeLastStepOnly !== undefined) {
       writer.uint32(48).bool(message.storeLastStepOnly);
-    }
-    if (message.steal !== undefined) {
-      writer.uint32(56).bool(message.steal);
     }
     return writer;
   },
@@ -1572,14 +1550,6 @@ export const TeamSpec: MessageFns<TeamSpec> = {
             message.storeLastStepOnly = reader.bool();
             continue;
           }
-          case 7: {
-            if (tag !== 56) {
-              break;
-            }
-
-            message.steal = reader.bool();
-            continue;
-          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1603,7 +1573,6 @@ export const TeamSpec: MessageFns<TeamSpec> = {
     message.includeVote = object.includeVote ?? false;
     message.budgetTargets = object.budgetTargets ?? 0;
     message.storeLastStepOnly = object.storeLastStepOnly ?? undefined;
-    message.steal = object.steal ?? undefined;
     return message;
   },
 };
