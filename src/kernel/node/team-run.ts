@@ -57,7 +57,12 @@ async function readPeerResults(deps: ServiceDeps, jobKey: string, from: readonly
     try {
       return await readResults(deps, refs, usage);
     } catch (e) {
-      if (!isCodedError(e) || e.code !== 'BLOB_NOT_FOUND' || performance.now() > deadline || signal.aborted) throw e;
+      if (!isCodedError(e) || e.code !== 'BLOB_NOT_FOUND' || signal.aborted) throw e;
+      if (performance.now() > deadline) {
+        // Neither pushed nor stored (nor pushed again when asked): the run can only be tried again.
+        const who = from.map((a) => `member ${a.member} (node ${a.node})`).join(', ');
+        throw new CodedError('TEAM_PEER_TIMEOUT', `team run ${from[0]?.run}: the results of ${who} for level ${from[0]?.level} iteration ${from[0]?.iteration} never arrived: ${e.message}`, { retryable: true, cause: e });
+      }
       if (tries % 20 === 0) for (const a of from) if (a.refs.some((r) => !deps.cache.has(r.blobId))) deps.team.ask(jobKey, a);
       await new Promise((r) => setTimeout(r, STORE_RETRY_MS));
     }
