@@ -11,7 +11,9 @@
 // --env K=V,K=V (environment of the nodes); --ab "flags" / --ab-env K=V: a second pair of nodes
 // (own namespace and store, same nats-server) with these flags / environment instead; every fill
 // step then runs on both pairs with the same seed, in alternating order, and the end prints the
-// medians and the median paired difference (variant - base) per step kind. Run under the lock:
+// medians and the median paired difference (variant - base) per step kind. --remote JSON /
+// --ab-remote JSON: extra inpaintRemote options for the fills (both pairs / the second pair), e.g.
+// --ab-remote '{"storeSteps":"every"}' (a second pair of nodes is started for it). Run under the lock:
 //   flock /tmp/pw-machine.lock node --import ./node_modules/tsx/dist/loader.mjs bench/cluster-threads.ts --seq two,two,idle10,two
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -41,7 +43,9 @@ const abFlags = arg('--ab');
 const fixedSeed = arg('--seed') === undefined ? undefined : Number(arg('--seed'));
 let jobNo = 0;
 const abEnv = arg('--ab-env');
-const ab = abFlags !== undefined || abEnv !== undefined;
+const remoteOpts = JSON.parse(arg('--remote') ?? '{}') as Record<string, unknown>;
+const abRemote = arg('--ab-remote');
+const ab = abFlags !== undefined || abEnv !== undefined || abRemote !== undefined;
 
 const images = resolve(process.env.PATCHWORK_SHARED ?? resolve(root, '../shared'), 'images');
 if (!existsSync(images)) throw new Error(`shared images not found at ${images}`);
@@ -84,9 +88,14 @@ interface Pair {
   mask?: string;
   logSeen: number[];
   totals: Map<string, number[]>;
+  walls: Map<string, number[]>;
+  remote: Record<string, unknown>;
 }
-const pairs: Pair[] = [{ name: 'base', flags: nodeFlags, nodes: [], logSeen: [0, 0], totals: new Map() }];
-if (ab) pairs.push({ name: 'var', flags: abFlags === undefined ? nodeFlags : abFlags.split(' ').filter(Boolean), nodes: [], logSeen: [0, 0], totals: new Map() });
+const pairs: Pair[] = [{ name: 'base', flags: nodeFlags, nodes: [], logSeen: [0, 0], totals: new Map(), walls: new Map(), remote: remoteOpts }];
+if (ab) {
+  const remote = { ...remoteOpts, ...(JSON.parse(abRemote ?? '{}') as Record<string, unknown>) };
+  pairs.push({ name: 'var', flags: abFlags === undefined ? nodeFlags : abFlags.split(' ').filter(Boolean), nodes: [], logSeen: [0, 0], totals: new Map(), walls: new Map(), remote });
+}
 const nc = await connectNats({ servers: nats.url });
 try {
   for (const p of pairs) {
@@ -167,7 +176,7 @@ try {
         const msk = await decodeImage(maskBytes, 'mask');
         await encodeImage(await inpaint(img, msk, { seed, workers: step === 'in1' ? 1 : 2 }), 'png');
       } else {
-        await inpaintRemote(p.cluster!, { jobId: `diag-${seed}-${jobNo++}`, imageBlobId: p.image!, maskBlobId: p.mask!, donorBlobIds: [], options: optionsToWire({ seed }) }, { maxNodes: step === 'one' ? 1 : 2 });
+        await inpaintRemote(p.cluster!, { jobId: `diag-${seed}-${jobNo++}`, imageBlobId: p.image!, maskBlobId: p.mask!, donorBlobIds: [], options: optionsToWire({ seed }) }, { maxNodes: step === 'one' ? 1 : 2, ...p.remote });
       }
       const ms = performance.now() - t0;
       const after = pids.map(threadCpuMs);
@@ -180,6 +189,8 @@ try {
       const others = machineBusyMs() - m0 - total;
       if (!p.totals.has(step)) p.totals.set(step, []);
       p.totals.get(step)!.push(total);
+      if (!p.walls.has(step)) p.walls.set(step, []);
+      p.walls.get(step)!.push(ms);
       if (traceJit(p)) p.nodes.forEach((n, i) => console.log(`     JIT ${n.id}: ${jitOf(p, pairs.indexOf(p), i)}`));
       if (p.flags.includes('--trace-gc')) p.nodes.forEach((n, i) => console.log(`     GC ${n.id}: ${gcOf(p, i)}`));
       console.log(
@@ -202,6 +213,9 @@ try {
     }
     const v = pairs[1]?.totals.get(step);
     console.log(`${step}: base median CPU ${f(median(base))} ms` + (v ? `, var ${f(median(v))} ms, paired var - base median ${f(median(v.map((x, i) => x - base[i])))} ms (n=${v.length})` : ` (n=${base.length})`));
+    const bw = pairs[0].walls.get(step)!;
+    const vw = pairs[1]?.walls.get(step);
+    console.log(`${step}: base median wall ${f(median(bw))} ms` + (vw ? `, var ${f(median(vw))} ms, paired var - base median ${f(median(vw.map((x, i) => x - bw[i])))} ms` : ''));
   }
   console.log(`load ${readFileSync('/proc/loadavg', 'utf8').trim()}`);
   // --dump-logs DIR: every node's output (e.g. the V8 traces) to DIR/<node id>.log.

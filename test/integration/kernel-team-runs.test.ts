@@ -2,7 +2,9 @@
 // does the client-driven path they replace); a member killed with SIGKILL mid-run fails the run,
 // which is tried again on the live nodes with the same bytes; an announcement lost because a
 // member joined late is asked for again (no hang), and a peer that never comes fails the run with
-// a retryable TEAM_PEER_TIMEOUT instead of hanging.
+// a retryable TEAM_PEER_TIMEOUT instead of hanging. With store_last_step_only only a run's last
+// step is stored, and a late member still gets the earlier steps' batches (pushed again from the
+// members' caches).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { blobIdOf } from '../../src/common/blob-store.ts';
@@ -25,7 +27,7 @@ async function tilesOf(c: TestCluster, refs: readonly ResultRef[]): Promise<Tile
   return batches.flat().sort((a, b) => a.tile - b.tile);
 }
 
-function teamStep(job: JobSpec, level: number, run: string, size: number, index: number, through: number): StepRequest {
+function teamStep(job: JobSpec, level: number, run: string, size: number, index: number, through: number, storeLastStepOnly?: boolean): StepRequest {
   return {
     job,
     level,
@@ -38,7 +40,7 @@ function teamStep(job: JobSpec, level: number, run: string, size: number, index:
     pushResults: false,
     advance: false,
     nextTiles: [],
-    team: { run, size, index, includeVote: false, budgetTargets: 0 },
+    team: { run, size, index, includeVote: false, budgetTargets: 0, storeLastStepOnly },
   };
 }
 
@@ -106,6 +108,41 @@ test('a member that joined late asks for the announcement it missed: no hang, sa
       assert.deepEqual(a.response.reports[i].results.map((x) => x.blobId), stored.map((x) => x.blobId), 'a member lists every tile, its own and its peer\'s');
       assert.deepEqual(await tilesOf(c, stored), await tilesOf(c, rep.stored), `step ${i}: same tile results`);
     }
+  } finally {
+    await c.close();
+  }
+});
+
+test('store_last_step_only: only the last step is stored; a late member gets the earlier batches from the members\' caches', { timeout: 120_000 }, async () => {
+  const c = await startTestCluster(2);
+  try {
+    const job = await c.job('team-last-only', image, mask, options);
+    const plan = (await c.cluster.prepare({ job }, { placementKey: job.jobId, rank: 0 })).response;
+    const top = plan.levels.length - 1;
+    const call = { placementKey: job.jobId, attempts: 1 };
+    // Member 0 runs its first step before the other node follows the job: member 1 must ask for
+    // it, and its batches exist nowhere but in member 0's cache.
+    const first = c.cluster.step(teamStep(job, top, 'last-only', 2, 0, top - 1, true), { ...call, rank: 0 });
+    await new Promise((r) => setTimeout(r, 800));
+    const second = c.cluster.step(teamStep(job, top, 'last-only', 2, 1, top - 1, true), { ...call, rank: 1 });
+    const [a, b] = await Promise.all([first, second]);
+    assert.ok(c.nodes.some((n) => n.log.some((l) => l.includes('asked for it again'))), 'the late member asked again');
+    const steps = a.response.reports.length;
+    assert.ok(steps > 2, `several steps: ${steps}`);
+    for (const [i, rep] of a.response.reports.entries()) {
+      const stored = [...rep.stored, ...b.response.reports[i].stored].sort((x, y) => x.tiles[0] - y.tiles[0]);
+      if (i < steps - 1) {
+        assert.deepEqual(stored, [], `step ${i} is not the last: nothing stored`);
+        for (const ref of rep.results) assert.equal(await c.store.has(ref.blobId), false, `step ${i}'s batch ${ref.blobId} is not in the store`);
+      } else {
+        assert.deepEqual(rep.results.map((x) => x.blobId), stored.map((x) => x.blobId), 'the last step: every tile stored');
+      }
+    }
+    // The same tiles as a team of one (which stores every step) running the same range.
+    const solo = (await c.cluster.step(teamStep(job, top, 'last-only-solo', 1, 0, top - 1), { ...call, rank: 0 })).response;
+    assert.equal(steps, solo.reports.length);
+    const last = [...a.response.reports[steps - 1].stored, ...b.response.reports[steps - 1].stored].sort((x, y) => x.tiles[0] - y.tiles[0]);
+    assert.deepEqual(await tilesOf(c, last), await tilesOf(c, solo.reports[steps - 1].stored), 'the last step: same tile results as a team of one');
   } finally {
     await c.close();
   }

@@ -26,7 +26,10 @@ export interface RemoteProgress {
   fraction: number;
   pixelsChanged: number;
   holePixels: number;
-  /** The step's results and start-state header: what a preview (or a resumed run) starts from. */
+  /**
+   * The step's results and start-state header: what a preview (or a resumed run) starts from.
+   * Empty for a team run's steps before its last with `storeSteps: 'last'` (not stored).
+   */
   results: ResultRef[];
   state: Uint8Array;
   /** Renders this state (full resolution) on a node; off the fill's critical path. */
@@ -53,6 +56,13 @@ export interface RemoteFillOptions {
   teamRuns?: boolean;
   /** Most target patches a team run covers before it returns to the client (default 250 000; see runBudget). */
   runTargets?: number;
+  /**
+   * Which steps of a team run are stored: `every` step's results (what previews of any step need),
+   * or only each run's `last` (what the next run and Finish start from), saving the Object Store
+   * writes of all the others. Default: `every` with `onProgress` (its `results` and `preview`
+   * need them), else `last`.
+   */
+  storeSteps?: 'every' | 'last';
   /** Result encoding (default png). */
   format?: ImageFormat;
   deadlineMs?: number;
@@ -178,6 +188,7 @@ export async function inpaintRemote(cluster: KernelCluster, job: JobSpec, opts: 
       topLevel: levels.length - 1,
       runTargets: runBudget(levels.map((l) => l.targetCount), maxIterations, opts.runTargets ?? REMOTE_FILL_DEFAULTS.runTargets),
       runAttempts: REMOTE_FILL_DEFAULTS.runAttempts,
+      storeLastStepOnly: (opts.storeSteps ?? (opts.onProgress ? 'every' : 'last')) === 'last',
       account: (r) => account(r),
       failed: () => void usage.attempts++,
       onStep: (st) => {

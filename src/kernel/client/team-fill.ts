@@ -20,6 +20,11 @@ export interface TeamFillDeps {
   topLevel: number;
   /** Target patches per run (TeamSpec.budget_targets). */
   runTargets: number;
+  /**
+   * Only each run's last step is stored (TeamSpec.store_last_step_only): the steps before it
+   * come to `onStep` with no results (nothing durable to preview or resume from).
+   */
+  storeLastStepOnly: boolean;
   /** Tries per run (a failed member fails the try). */
   runAttempts: number;
   account: (r: CallResult<StepResponse>) => StepResponse;
@@ -36,7 +41,7 @@ async function runOnce(d: TeamFillDeps, base: Omit<StepRequest, 'job' | 'team'>,
   const calls = Array.from({ length: size }, async (_, index) => {
     try {
       const r = await d.cluster.step(
-        { job: d.job, ...base, team: { run, size, index, includeVote: true, budgetTargets: d.runTargets } },
+        { job: d.job, ...base, team: { run, size, index, includeVote: true, budgetTargets: d.runTargets, storeLastStepOnly: d.storeLastStepOnly } },
         // One attempt: a member cannot move to another node on its own (its peers wait for it);
         // the whole run is tried again instead.
         { ...d.call, rank: index, attempts: 1, signal: abort.signal },

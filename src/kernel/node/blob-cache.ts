@@ -96,6 +96,14 @@ export class BlobCache {
     return ref;
   }
 
+  /**
+   * Keeps bytes this node made and did not store (a team run's intermediate results: peers that
+   * ask again are answered from here). `id`: the caller's own `blobIdOf(bytes)`.
+   */
+  hold(id: string, bytes: Uint8Array): void {
+    this.#insert(id, bytes);
+  }
+
   /** Keeps bytes a peer pushed, if they hash to `id`; returns whether they were kept. */
   offer(id: string, bytes: Uint8Array): boolean {
     if (this.#entries.has(id)) return true;

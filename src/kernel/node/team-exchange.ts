@@ -163,6 +163,12 @@ export class TeamExchange {
     });
   }
 
+  /** Asks the member of `key` to push its batches and announce them again (a push that never arrived). */
+  ask(jobKey: string, key: TeamStepKey): void {
+    this.asked++;
+    this.#publish(jobKey, 'ask', teamKey(key));
+  }
+
   #receive(job: JobTeams, a: TeamAnnouncement): void {
     const k = teamKey(a);
     remember(job.received, k, a);

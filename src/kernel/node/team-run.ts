@@ -10,7 +10,9 @@
 // computes the same state, so every member decides the same. The run ends at the end of its range
 // or after the step at which the budget of target patches is spent (deterministic: all members,
 // and a retried run, stop after the same step). The answer lists per step every tile's refs and,
-// in `stored`, this member's own, all durable by then.
+// in `stored`, this member's own, all durable by then. With `store_last_step_only` only the run's
+// last step is stored (the next run starts from it); the others' results travel as pushes only
+// and stay in the members' caches (a peer that asks again is answered from there).
 import { CodedError, isCodedError } from '../../common/errors.ts';
 import { assemble, converged } from '../assemble.ts';
 import { initFromCoarser } from '../init-level.ts';
@@ -44,13 +46,24 @@ const round = (x: number): number => Math.round(x * 10) / 10;
 
 const byFirstTile = (a: ResultRef, b: ResultRef): number => a.tiles[0] - b.tiles[0];
 
-/** A peer's results: normally pushed (cache hits); else from the store, where they may land a little later. */
-async function readPeerResults(deps: ServiceDeps, refs: readonly ResultRef[], usage: CallUsage, deadline: number, signal: AbortSignal): Promise<TileResult[]> {
-  for (;;) {
+/**
+ * The peers' results: normally pushed (cache hits); else from the store, where they may land a
+ * little later. A batch not stored (store_last_step_only) that did not arrive is asked for again:
+ * its member's node pushes it once more from its cache.
+ */
+async function readPeerResults(deps: ServiceDeps, jobKey: string, from: readonly TeamAnnouncement[], usage: CallUsage, deadline: number, signal: AbortSignal): Promise<TileResult[]> {
+  const refs = from.flatMap((a) => a.refs);
+  for (let tries = 0; ; tries++) {
     try {
       return await readResults(deps, refs, usage);
     } catch (e) {
-      if (!isCodedError(e) || e.code !== 'BLOB_NOT_FOUND' || performance.now() > deadline || signal.aborted) throw e;
+      if (!isCodedError(e) || e.code !== 'BLOB_NOT_FOUND' || signal.aborted) throw e;
+      if (performance.now() > deadline) {
+        // Neither pushed nor stored (nor pushed again when asked): the run can only be tried again.
+        const who = from.map((a) => `member ${a.member} (node ${a.node})`).join(', ');
+        throw new CodedError('TEAM_PEER_TIMEOUT', `team run ${from[0]?.run}: the results of ${who} for level ${from[0]?.level} iteration ${from[0]?.iteration} never arrived: ${e.message}`, { retryable: true, cause: e });
+      }
+      if (tries % 20 === 0) for (const a of from) if (a.refs.some((r) => !deps.cache.has(r.blobId))) deps.team.ask(jobKey, a);
       await new Promise((r) => setTimeout(r, STORE_RETRY_MS));
     }
   }
@@ -71,6 +84,7 @@ export async function teamRun(deps: ServiceDeps, job: PreparedJob, req: StepRequ
   const { signal } = control;
   const through = req.continueThroughLevel ?? req.level;
   const budget = Number(team.budgetTargets);
+  const storeEvery = !team.storeLastStepOnly;
   const peers = Array.from({ length: team.size }, (_, m) => m).filter((m) => m !== team.index);
   /** Node of each peer as last seen (for a timeout's message). */
   const peerNodes = new Map<number, string>();
@@ -111,8 +125,12 @@ export async function teamRun(deps: ServiceDeps, job: PreparedJob, req: StepRequ
       // retries one member, the others keep going) would see other times than its peers saw
       // and split differently, and the members' results would overlap (found by the fault suite).
       const share = teamShare(tileTargets(level), team.size, team.index);
+      // Whether this step's results must be durable whatever comes: known before it runs, except
+      // for a run that ends because its range ends (a converged level), found after assembly.
+      const endsByBudget = budget > 0 && spent + level.targetPixels.length >= budget;
+      const storeNow = storeEvery || stepMode === 'vote' || endsByBudget;
       const t0 = performance.now();
-      const run = await runTiles(deps, job, level.level, from, share, stepMode, usage, team.size > 1, signal, true);
+      const run = await runTiles(deps, job, level.level, from, share, stepMode, usage, team.size > 1, signal, true, storeNow);
       const ownMs = performance.now() - t0;
       stores.push(run.refs);
       const key = { run: team.run, size: team.size, level: level.level, iteration: from.iteration, mode: stepMode };
@@ -128,7 +146,7 @@ export async function teamRun(deps: ServiceDeps, job: PreparedJob, req: StepRequ
       }
       const tPeers = performance.now();
       const peerRefs = others.flatMap((a) => a.refs);
-      const peerResults = peerRefs.length > 0 ? await readPeerResults(deps, peerRefs, usage, performance.now() + Math.max(deps.teamWaitMs, WAIT_FACTOR * ownMs), signal) : [];
+      const peerResults = peerRefs.length > 0 ? await readPeerResults(deps, job.key, others, usage, performance.now() + Math.max(deps.teamWaitMs, WAIT_FACTOR * ownMs), signal) : [];
       const all = [...run.results, ...peerResults].sort((a, b) => a.tile - b.tile);
       if (all.length !== count || all.some((r, i) => r.tile !== i)) {
         throw new CodedError('BAD_DATA', `team run ${team.run}: the members' results of level ${level.level} iteration ${from.iteration} do not cover tiles 0..${count - 1} once each`);
@@ -147,12 +165,14 @@ export async function teamRun(deps: ServiceDeps, job: PreparedJob, req: StepRequ
         startState: Buffer.from(encodeHeader(from)),
         stored: [],
       };
-      // Observed at once: the stores are awaited only at the run's end, and a store that fails
-      // before (JetStream unavailable while NATS servers restart) must fail this call there, not
-      // kill the node as an unhandled rejection (found by the fault suite's NATS rolling restart).
-      const stored = run.refs.then((refs) => (report.stored = refs));
-      stored.catch(() => undefined);
-      stores.push(stored);
+      if (storeNow) {
+        // Observed at once: the stores are awaited only at the run's end, and a store that fails
+        // before (JetStream unavailable while NATS servers restart) must fail this call there, not
+        // kill the node as an unhandled rejection (found by the fault suite's NATS rolling restart).
+        const stored = run.refs.then((refs) => (report.stored = refs));
+        stored.catch(() => undefined);
+        stores.push(stored);
+      }
       reports.push(report);
       spent += level.targetPixels.length;
       if (stepMode === 'vote') break;
@@ -163,6 +183,7 @@ export async function teamRun(deps: ServiceDeps, job: PreparedJob, req: StepRequ
       if (signal.aborted) throw new CodedError('CANCELLED', 'the caller cancelled the call');
       const stop = (budget > 0 && spent >= budget) || (report.converged && !goOn());
       if (stop) {
+        if (!storeNow) stores.push(run.storeHeld().then((refs) => (report.stored = refs)));
         // The next run (any member) starts from exactly these results: keep the state it assembles.
         deps.states.set(stateKey(job.key, report.startState, allRefs.map((r) => r.blobId)), state);
         break;

@@ -1,5 +1,7 @@
 // Runs a step's tiles on the worker pool and stores their results in batches as they come in,
-// so storing overlaps computing; each batch is also pushed to the job's other nodes first.
+// so storing overlaps computing; each batch is also pushed to the job's other nodes first. A team
+// run's step that needs no durable results (store_last_step_only, not the run's last step) holds
+// its batches in the node's cache instead, stored only if the step turns out to end the run.
 import { blobIdOf } from '../../common/blob-store.ts';
 import { encodeResultBatch } from '../cluster/result-batch.ts';
 import type { TileMode } from '../pool-protocol.ts';
@@ -10,7 +12,13 @@ import type { ServiceDeps } from './call-context.ts';
 import type { CallUsage } from './call-usage.ts';
 import type { PreparedJob } from './job-cache.ts';
 
-/** Stores tile results in batches of about `batchBytes` as they arrive. */
+interface HeldBatch {
+  bytes: Uint8Array;
+  id: string;
+  tiles: number[];
+}
+
+/** Stores tile results in batches of about `batchBytes` as they arrive (or holds them, see `store`). */
 class ResultBatcher {
   readonly #deps: ServiceDeps;
   readonly #jobKey: string;
@@ -20,17 +28,25 @@ class ResultBatcher {
   #pendingBytes = 0;
   readonly #stores: Promise<ResultRef>[] = [];
   readonly #hashAll: boolean;
+  readonly #store: boolean;
+  readonly #held: HeldBatch[] = [];
   /** Refs of the batches flushed so far (ids hashed at flush time), when `hashAll`. */
   readonly known: ResultRef[] = [];
   /** Whether every batch so far was pushed to the peers (false: some only reach them via the store). */
   allPushed = true;
 
-  constructor(deps: ServiceDeps, jobKey: string, usage: CallUsage, push: boolean, hashAll = false) {
+  /**
+   * `store` false: batches that were pushed are kept in the node's cache only (peers that ask
+   * again are answered from there) until `storeHeld`; a batch that could not be pushed is stored
+   * at once all the same (the peers read it from the store).
+   */
+  constructor(deps: ServiceDeps, jobKey: string, usage: CallUsage, push: boolean, hashAll = false, store = true) {
     this.#deps = deps;
     this.#jobKey = jobKey;
     this.#usage = usage;
     this.#push = push;
     this.#hashAll = hashAll;
+    this.#store = store;
   }
 
   add(r: TileResult): void {
@@ -48,11 +64,19 @@ class ResultBatcher {
     // Push to peers first: they get the bytes while the store write is under way. The id is
     // hashed once, here, for both the push and the store (a second SHA-256 of every batch cost
     // ~10 ms of CPU per 1024x768 fill).
-    const id = this.#hashAll || (this.#push && this.#deps.hints.enabled) ? blobIdOf(bytes) : undefined;
+    const id = this.#hashAll || !this.#store || (this.#push && this.#deps.hints.enabled) ? blobIdOf(bytes) : undefined;
     const pushed = id !== undefined && this.#push && this.#deps.hints.publish(this.#jobKey, id, bytes);
     if (!pushed) this.allPushed = false;
     const tiles = batch.map((r) => r.tile);
     if (this.#hashAll) this.known.push({ blobId: id!, size: bytes.length, tiles });
+    if (this.#store || !pushed) this.#put(bytes, id, tiles);
+    else {
+      this.#deps.cache.hold(id!, bytes);
+      this.#held.push({ bytes, id: id!, tiles });
+    }
+  }
+
+  #put(bytes: Uint8Array, id: string | undefined, tiles: number[]): void {
     const store = this.#deps.cache.put(bytes, true, id).then((ref) => {
       this.#usage.bytesWritten += bytes.length;
       return { blobId: ref.id, size: ref.size, tiles };
@@ -64,7 +88,13 @@ class ResultBatcher {
     this.#stores.push(store);
   }
 
-  /** Every batch stored; refs in tile order. */
+  /** Stores the batches held back; every batch's ref, in tile order, once all are stored. */
+  storeHeld(): Promise<ResultRef[]> {
+    for (const b of this.#held.splice(0)) this.#put(b.bytes, b.id, b.tiles);
+    return this.done();
+  }
+
+  /** Every batch stored (but those held back); refs in tile order. */
   async done(): Promise<ResultRef[]> {
     this.flush();
     const refs = await Promise.all(this.#stores);
@@ -93,8 +123,10 @@ export function shareState(state: LevelState): LevelState {
 export interface TileRun {
   /** In the order of `tiles`. */
   results: TileResult[];
-  /** Settles when every batch is stored. */
+  /** Settles when every batch is stored (with `store` false: every batch that was not held back). */
   refs: Promise<ResultRef[]>;
+  /** Stores the batches held back (`store` false) too; settles with every batch's ref. */
+  storeHeld: () => Promise<ResultRef[]>;
   changed: number;
   tileMs: Record<number, number>;
   /** With `announce`: every batch's ref, known before the stores complete (ids hashed up front). */
@@ -105,12 +137,13 @@ export interface TileRun {
 
 /**
  * Runs `tiles` of one step from `state`. A call that goes on to the next step (continue mode)
- * needs only `results` and awaits `refs` at the end, so stores never hold up computing.
+ * needs only `results` and awaits `refs` at the end, so stores never hold up computing. With
+ * `store` false, batches that were pushed are held in the cache until `storeHeld`.
  */
-export async function runTiles(deps: ServiceDeps, job: PreparedJob, level: number, state: LevelState, tiles: readonly number[], mode: TileMode, usage: CallUsage, push: boolean, signal?: AbortSignal, announce = false): Promise<TileRun> {
+export async function runTiles(deps: ServiceDeps, job: PreparedJob, level: number, state: LevelState, tiles: readonly number[], mode: TileMode, usage: CallUsage, push: boolean, signal?: AbortSignal, announce = false, store = true): Promise<TileRun> {
   // On shared memory, every worker reads the state without a copy.
   const stateId = deps.pool.addState(usage.time(() => shareState(state)));
-  const batcher = new ResultBatcher(deps, job.key, usage, push, announce);
+  const batcher = new ResultBatcher(deps, job.key, usage, push, announce, store);
   const results = new Array<TileResult>(tiles.length);
   const tileMs: Record<number, number> = {};
   let changed = 0;
@@ -138,5 +171,10 @@ export async function runTiles(deps: ServiceDeps, job: PreparedJob, level: numbe
   const refs = batcher.done();
   refs.catch(() => undefined); // observed by the caller; never an unhandled rejection
   const known = [...batcher.known].sort((a, b) => a.tiles[0] - b.tiles[0]);
-  return { results, refs, changed, tileMs, known, allPushed: batcher.allPushed };
+  const storeHeld = (): Promise<ResultRef[]> => {
+    const all = batcher.storeHeld();
+    all.catch(() => undefined); // observed by the caller
+    return all;
+  };
+  return { results, refs, storeHeld, changed, tileMs, known, allPushed: batcher.allPushed };
 }

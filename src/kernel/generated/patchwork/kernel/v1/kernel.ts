@@ -226,6 +226,16 @@ export interface TeamSpec {
    * every member, and a retried run, ends after the same step.
    */
   budgetTargets: number;
+  /**
+   * Store only the results of the run's last step (false, the default: every step's). The
+   * members still push and announce every step's results to each other (that is how they
+   * iterate); only the last step's become durable, listed in `stored` (earlier steps' reports
+   * then have `stored` empty, and their `results` name batches the members may hold in memory
+   * only). The next run starts from the last step, so a caller that reads no intermediate
+   * step's results (no previews of them, no accept from them) loses nothing and saves the
+   * store writes of every other step. A batch that could not be pushed is stored anyway.
+   */
+  storeLastStepOnly?: boolean | undefined;
 }
 
 /** One step run by a Step call. */
@@ -1453,7 +1463,7 @@ export const StepRequest: MessageFns<StepRequest> = {
 };
 
 function createBaseTeamSpec(): TeamSpec {
-  return { run: "", size: 0, index: 0, includeVote: false, budgetTargets: 0 };
+  return { run: "", size: 0, index: 0, includeVote: false, budgetTargets: 0, storeLastStepOnly: undefined };
 }
 
 export const TeamSpec: MessageFns<TeamSpec> = {
@@ -1472,6 +1482,9 @@ export const TeamSpec: MessageFns<TeamSpec> = {
     }
     if (message.budgetTargets !== 0) {
       writer.uint32(40).uint64(message.budgetTargets);
+    }
+    if (message.storeLastStepOnly !== undefined) {
+      writer.uint32(48).bool(message.storeLastStepOnly);
     }
     return writer;
   },
@@ -1529,6 +1542,14 @@ export const TeamSpec: MessageFns<TeamSpec> = {
             message.budgetTargets = longToNumber(reader.uint64());
             continue;
           }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.storeLastStepOnly = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1551,6 +1572,7 @@ export const TeamSpec: MessageFns<TeamSpec> = {
     message.index = object.index ?? 0;
     message.includeVote = object.includeVote ?? false;
     message.budgetTargets = object.budgetTargets ?? 0;
+    message.storeLastStepOnly = object.storeLastStepOnly ?? undefined;
     return message;
   },
 };
