@@ -9,7 +9,10 @@
 // A member whose node dies is tried again by the activity (the cluster client moves it to a live
 // node at once; it redoes the run from its start while its peers wait for it, deterministic, so
 // the same bytes); after a host crash, members whose answers were recorded are not run again and
-// the others rejoin the run (the recorded members' nodes answer their announcements again).
+// the others rejoin the run (the recorded members' nodes answer their announcements again). If a
+// recorded member's node is gone too, a rejoining member computes that member's share itself
+// after one wait (--team-wait-ms) and answers as usual: deterministic, so the same bytes, and the
+// recorded member already stored its own results, so the union of what is recorded is complete.
 import { mergeTeamReports, stepAfter } from '../../kernel/client/team-steps.ts';
 import { JobActivity, type KernelMode, type ResultRefValue, type StepInput, type StepOutput } from '../jobs/activities.ts';
 import { KERNEL_RETRY, type JobRun } from './inpaint-run.ts';

@@ -138,12 +138,14 @@ export interface TileRun {
 /**
  * Runs `tiles` of one step from `state`. A call that goes on to the next step (continue mode)
  * needs only `results` and awaits `refs` at the end, so stores never hold up computing. With
- * `store` false, batches that were pushed are held in the cache until `storeHeld`.
+ * `store` false, batches that were pushed are held in the cache until `storeHeld`. With `keep`
+ * false the results are only returned: not encoded, pushed, held nor stored (a team member
+ * computing an absent peer's share, which that peer stored itself); `refs` and `known` are empty.
  */
-export async function runTiles(deps: ServiceDeps, job: PreparedJob, level: number, state: LevelState, tiles: readonly number[], mode: TileMode, usage: CallUsage, push: boolean, signal?: AbortSignal, announce = false, store = true): Promise<TileRun> {
+export async function runTiles(deps: ServiceDeps, job: PreparedJob, level: number, state: LevelState, tiles: readonly number[], mode: TileMode, usage: CallUsage, push: boolean, signal?: AbortSignal, announce = false, store = true, keep = true): Promise<TileRun> {
   // On shared memory, every worker reads the state without a copy.
   const stateId = deps.pool.addState(usage.time(() => shareState(state)));
-  const batcher = new ResultBatcher(deps, job.key, usage, push, announce, store);
+  const batcher = keep ? new ResultBatcher(deps, job.key, usage, push, announce, store) : undefined;
   const results = new Array<TileResult>(tiles.length);
   const tileMs: Record<number, number> = {};
   let changed = 0;
@@ -156,25 +158,25 @@ export async function runTiles(deps: ServiceDeps, job: PreparedJob, level: numbe
         tileMs[tile] = Math.round(ms * 100) / 100;
         changed += result.changed;
         results[i] = result;
-        batcher.add(result);
+        batcher?.add(result);
         // When only the last tiles are still running, store what is pending now, so the batch
         // left to store after them (on the call's critical path) is small.
-        if (--remaining > 0 && remaining <= deps.pool.size) batcher.flush();
+        if (--remaining > 0 && remaining <= deps.pool.size) batcher?.flush();
       }),
     );
   } catch (e) {
-    await batcher.settle();
+    await batcher?.settle();
     throw e;
   } finally {
     deps.pool.dropState(stateId);
   }
-  const refs = batcher.done();
+  const refs = batcher ? batcher.done() : Promise.resolve([]);
   refs.catch(() => undefined); // observed by the caller; never an unhandled rejection
-  const known = [...batcher.known].sort((a, b) => a.tiles[0] - b.tiles[0]);
+  const known = [...(batcher?.known ?? [])].sort((a, b) => a.tiles[0] - b.tiles[0]);
   const storeHeld = (): Promise<ResultRef[]> => {
-    const all = batcher.storeHeld();
+    const all = batcher ? batcher.storeHeld() : Promise.resolve([]);
     all.catch(() => undefined); // observed by the caller
     return all;
   };
-  return { results, refs, storeHeld, changed, tileMs, known, allPushed: batcher.allPushed };
+  return { results, refs, storeHeld, changed, tileMs, known, allPushed: batcher?.allPushed ?? true };
 }
