@@ -145,12 +145,12 @@ export function buildLevel(level: number, pyr: PyramidLevel, options: PlanOption
  * whose search uses them.
  */
 function addOffsets(levels: LevelStatic[], options: PlanOptions): void {
-  if (!levels.some((s) => usesOffsets(s.level))) return;
   const ref = offsetLevel(levels);
+  if (!levels.some((s) => usesOffsets(s.level, ref))) return;
   const s = levels[ref];
   const found = dominantOffsets(s.lab, s.validSource, s.width, s.height, patchRadius(options, ref), options.seed, ref);
   for (const t of levels) {
-    if (usesOffsets(t.level)) t.offsets = scaleOffsets(found, ref - t.level, t.width, t.height, patchRadius(options, t.level));
+    if (usesOffsets(t.level, ref)) t.offsets = scaleOffsets(found, ref - t.level, t.width, t.height, patchRadius(options, t.level));
   }
 }
 
