@@ -14,6 +14,8 @@ import type { ActorStorage } from './storage.ts';
 export interface RecordedEvent {
   seq: number;
   index: number;
+  /** Whether it is the last event of its message (a message holds one group commit's events). */
+  last: boolean;
   /** Server time of the message, ms since the epoch. */
   time: number;
   event: HistoryEvent;
@@ -38,8 +40,8 @@ export interface WatchOptions {
   signal?: AbortSignal;
 }
 
-async function recorded(storage: ActorStorage, seq: number, index: number, time: number, event: HistoryEvent): Promise<RecordedEvent> {
-  const r: RecordedEvent = { seq, index, time, event };
+async function recorded(storage: ActorStorage, seq: number, index: number, last: boolean, time: number, event: HistoryEvent): Promise<RecordedEvent> {
+  const r: RecordedEvent = { seq, index, last, time, event };
   const s = event as StoredValue;
   if (s.v !== undefined || s.ref !== undefined) r.value = await storage.values.load(s);
   return r;
@@ -55,7 +57,7 @@ export async function readHistoryPage(storage: ActorStorage, id: string, opts: {
   for (const m of messages) {
     lastSeq = m.seq;
     const batch = decodeBatch(m.data);
-    for (let i = 0; i < batch.length; i++) events.push(await recorded(storage, m.seq, i, m.time, batch[i]));
+    for (let i = 0; i < batch.length; i++) events.push(await recorded(storage, m.seq, i, i === batch.length - 1, m.time, batch[i]));
     if (events.length >= limit) break;
   }
   const page: HistoryPage = { events };
@@ -87,7 +89,7 @@ export async function* watchInstance(storage: ActorStorage, id: string, opts: Wa
       const batch = decodeBatch(m.data);
       const time = Math.floor(m.info.timestampNanos / 1_000_000);
       for (let i = 0; i < batch.length; i++) {
-        yield await recorded(storage, m.seq, i, time, batch[i]);
+        yield await recorded(storage, m.seq, i, i === batch.length - 1, time, batch[i]);
         if (untilDone && isTerminal(batch[i])) return;
       }
     }

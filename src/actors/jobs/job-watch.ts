@@ -50,7 +50,10 @@ export async function* watchJob(client: ActorClient, id: string, indexed: JobRec
       let shown = -1;
       for await (const r of client.watch(id, { from: 'start', signal: stop.signal })) {
         fold.apply(r.event, r.value, r.time);
-        if (r.seq >= upTo) caughtUp = true;
+        // Caught up once the message that was last when the watch began is folded WHOLE: one
+        // message holds a group commit's events (a team run commits many StatusSets at once), and
+        // a state from its middle would be older than what the job index already showed.
+        if (r.seq > upTo || (r.seq === upTo && r.last)) caughtUp = true;
         if (!caughtUp || fold.record.tenant === '') continue;
         const v = jobView(fold.record);
         if (v.version !== shown) {
