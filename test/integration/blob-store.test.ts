@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { Objm } from '@nats-io/obj';
 import { BlobStore } from '../../src/common/blob-store.ts';
-import { connectNats } from '../../src/common/nats.ts';
+import { connectNats, type NatsConnection } from '../../src/common/nats.ts';
 import { startNatsServer, type NatsServer } from '../support/nats-server.ts';
 import { uniqueNamespace } from '../support/actors.ts';
 
@@ -16,10 +16,19 @@ after(async () => {
   await server.dispose();
 });
 
-test('blobs are stored under the SHA-256 of their bytes, once, and read back verified', async () => {
+/** A fresh connection and a store on a bucket of its own, closed after `body`. */
+async function withStore(body: (t: { nc: NatsConnection; bucket: string; store: BlobStore }) => Promise<void>): Promise<void> {
   const nc = await connectNats({ servers: server.url });
   try {
-    const store = await BlobStore.open(nc, { bucket: uniqueNamespace('blobs') });
+    const bucket = uniqueNamespace('blobs');
+    await body({ nc, bucket, store: await BlobStore.open(nc, { bucket }) });
+  } finally {
+    await nc.close();
+  }
+}
+
+test('blobs are stored under the SHA-256 of their bytes, once, and read back verified', () =>
+  withStore(async ({ store }) => {
     const bytes = new Uint8Array(300_000).map((_, i) => (i * 7) % 256);
     const ref = await store.put(bytes);
     assert.equal(ref.id, createHash('sha256').update(bytes).digest('hex'));
@@ -31,32 +40,20 @@ test('blobs are stored under the SHA-256 of their bytes, once, and read back ver
     assert.equal(await store.has(ref.id), false);
     await assert.rejects(store.get(ref.id), (e: Error & { code?: string }) => e.code === 'BLOB_NOT_FOUND');
     await assert.rejects(store.get('../etc/passwd'), (e: Error & { code?: string }) => e.code === 'INVALID_BLOB_ID');
-  } finally {
-    await nc.close();
-  }
-});
+  }));
 
-test('a blob whose stored bytes do not match its id is reported as BLOB_CORRUPT', async () => {
-  const nc = await connectNats({ servers: server.url });
-  try {
-    const bucket = uniqueNamespace('blobs');
-    const store = await BlobStore.open(nc, { bucket });
+test('a blob whose stored bytes do not match its id is reported as BLOB_CORRUPT', () =>
+  withStore(async ({ nc, bucket, store }) => {
     const good = new TextEncoder().encode('the real content');
     const id = createHash('sha256').update(good).digest('hex');
     // write other bytes under that id behind the store's back
     const os = await new Objm(nc).open(bucket);
     await os.putBlob({ name: id }, new TextEncoder().encode('tampered'));
     await assert.rejects(store.get(id), (e: Error & { code?: string }) => e.code === 'BLOB_CORRUPT' && e.message.includes(id));
-  } finally {
-    await nc.close();
-  }
-});
+  }));
 
-test('put writes the Object Store layout itself: the library reads it back, a second put adds no messages, a deleted blob can be stored again', async () => {
-  const nc = await connectNats({ servers: server.url });
-  try {
-    const bucket = uniqueNamespace('blobs');
-    const store = await BlobStore.open(nc, { bucket });
+test('put writes the Object Store layout itself: the library reads it back, a second put adds no messages, a deleted blob can be stored again', () =>
+  withStore(async ({ nc, bucket, store }) => {
     const os = await new Objm(nc).open(bucket);
     const jsm = await jetstreamManager(nc);
     // More than one chunk (chunks are at most 1 MiB), and an empty blob.
@@ -77,16 +74,10 @@ test('put writes the Object Store layout itself: the library reads it back, a se
       await store.put(bytes);
       assert.deepEqual(Buffer.from(await store.get(ref.id)), Buffer.from(bytes));
     }
-  } finally {
-    await nc.close();
-  }
-});
+  }));
 
-test('a put whose metadata was stored but whose ack was lost keeps its chunks: the blob reads back', async () => {
-  const nc = await connectNats({ servers: server.url });
-  try {
-    const bucket = uniqueNamespace('blobs');
-    const store = await BlobStore.open(nc, { bucket });
+test('a put whose metadata was stored but whose ack was lost keeps its chunks: the blob reads back', () =>
+  withStore(async ({ nc, bucket, store }) => {
     // The server stores the metadata; its answer never reaches the writer (as in a failover).
     const request = nc.request.bind(nc);
     let lost = 0;
@@ -102,16 +93,10 @@ test('a put whose metadata was stored but whose ack was lost keeps its chunks: t
     const ref = await store.put(bytes);
     assert.equal(lost, 1);
     assert.deepEqual(Buffer.from(await store.get(ref.id)), Buffer.from(bytes));
-  } finally {
-    await nc.close();
-  }
-});
+  }));
 
-test('metadata naming chunks that are gone does not stay broken: the next put of the bytes heals the blob', async () => {
-  const nc = await connectNats({ servers: server.url });
-  try {
-    const bucket = uniqueNamespace('blobs');
-    const store = await BlobStore.open(nc, { bucket });
+test('metadata naming chunks that are gone does not stay broken: the next put of the bytes heals the blob', () =>
+  withStore(async ({ nc, bucket, store }) => {
     const os = await new Objm(nc).open(bucket);
     const jsm = await jetstreamManager(nc);
     const bytes = new Uint8Array(1_500_000).map((_, i) => (i * 7 + 3) % 253);
@@ -127,16 +112,10 @@ test('metadata naming chunks that are gone does not stay broken: the next put of
     const messages = (await jsm.streams.info(`OBJ_${bucket}`)).state.messages;
     await store.put(bytes);
     assert.equal((await jsm.streams.info(`OBJ_${bucket}`)).state.messages, messages);
-  } finally {
-    await nc.close();
-  }
-});
+  }));
 
-test('a put whose metadata publish fails with no metadata to be found keeps its chunks and fails (retryable by the caller)', async () => {
-  const nc = await connectNats({ servers: server.url });
-  try {
-    const bucket = uniqueNamespace('blobs');
-    const store = await BlobStore.open(nc, { bucket });
+test('a put whose metadata publish fails with no metadata to be found keeps its chunks and fails (retryable by the caller)', () =>
+  withStore(async ({ nc, bucket, store }) => {
     const jsm = await jetstreamManager(nc);
     // The metadata publish never reaches the server and its answer is a timeout: the writer
     // cannot tell whether it was stored, so it must not purge chunks the metadata might name.
@@ -154,7 +133,4 @@ test('a put whose metadata publish fails with no metadata to be found keeps its 
     assert.equal((await jsm.streams.info(`OBJ_${bucket}`)).state.messages, 1, 'the chunk stays');
     const ref = await store.put(bytes);
     assert.deepEqual(Buffer.from(await store.get(ref.id)), Buffer.from(bytes));
-  } finally {
-    await nc.close();
-  }
-});
+  }));
