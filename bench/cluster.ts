@@ -27,8 +27,9 @@
 // All four PNGs of a repetition must be byte-identical (the run fails otherwise).
 // Options: --reps N (default 5); --min-shard-targets N, --solo-max-targets N, --chunks-per-node N
 // (the remote driver's placement settings, for tuning); --no-team (client-driven steps instead
-// of team runs), --run-targets N (team run budget); PATCHWORK_SHARED (where images/ is;
-// default ../shared).
+// of team runs), --run-targets N (team run budget); --team-steps (where the 2-node runs' team
+// steps went, per node: own tiles, peer wait, read, assemble); PATCHWORK_SHARED (where images/
+// is; default ../shared).
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -63,6 +64,9 @@ const warmups = numberArg('--warmups') ?? 1;
 const perRun = process.argv.includes('--per-run');
 // The driver's mode: team runs (default) or, with --no-team, client-driven steps; --run-targets N.
 const teamRuns = !process.argv.includes('--no-team');
+// --team-steps: the nodes log every team step (debug); prints, per node, where the timed 2-node
+// runs' steps went (own tiles, waiting for the peer, reading its results, assembling).
+const teamSteps = process.argv.includes('--team-steps');
 const runTargets = numberArg('--run-targets');
 
 function sharedImages(): string {
@@ -146,6 +150,22 @@ async function serialShare(imageBytes: Buffer, maskBytes: Buffer, splitFromTarge
   return { serial, parallel };
 }
 
+/** Sums of the timed 2-node runs' `team step` debug lines of one node (see --team-steps). */
+function teamStepSummary(lines: readonly string[]): string {
+  const sum = { steps: 0, tilesMs: 0, waitMs: 0, readMs: 0, assembleMs: 0 };
+  for (const line of lines) {
+    if (!line.includes('"team step"')) continue;
+    const x = JSON.parse(line) as { run: string; tilesMs: number; waitMs: number; readMs: number; assembleMs: number };
+    if (!/^bench-\d+-2\//.test(x.run)) continue;
+    sum.steps++;
+    sum.tilesMs += x.tilesMs;
+    sum.waitMs += x.waitMs;
+    sum.readMs += x.readMs;
+    sum.assembleMs += x.assembleMs;
+  }
+  return `${sum.steps} steps: own tiles ${fmt(sum.tilesMs)} ms, peer wait ${fmt(sum.waitMs)} ms, read ${fmt(sum.readMs)} ms, assemble ${fmt(sum.assembleMs)} ms`;
+}
+
 async function main(): Promise<void> {
   const images = sharedImages();
   const imageBytes = await scaled(resolve(images, 't009.jpg'), false);
@@ -154,7 +174,7 @@ async function main(): Promise<void> {
   const nodes: KernelNodeProcess[] = [];
   const namespace = 'bench';
   try {
-    for (const id of ['bench-a', 'bench-b']) nodes.push(await spawnKernelNode({ natsUrl: nats.url, namespace, id, workers: 1, heartbeatMs: 1000, nodeFlags }));
+    for (const id of ['bench-a', 'bench-b']) nodes.push(await spawnKernelNode({ natsUrl: nats.url, namespace, id, workers: 1, heartbeatMs: 1000, nodeFlags, ...(teamSteps ? { env: { PATCHWORK_LOG_LEVEL: 'debug' } } : {}) }));
     const nc = await connectNats({ servers: nats.url });
     const store = await BlobStore.open(nc, { bucket: `${namespace}_blobs` });
     const jsm = await jetstreamManager(nc);
@@ -291,6 +311,7 @@ async function main(): Promise<void> {
       `medians: in-process 1w ${result.ms_in_process_one_worker} ms, 2w ${result.ms_in_process} ms; 1 node ${result.ms_one_node} ms, 2 nodes ${result.ms_two_nodes} ms; ` +
         `speed-up ${result.speedup_two_nodes} (goal >= 1.7; in-process 2 workers: ${result.in_process_speedup_two_workers}); overhead ${result.overhead_vs_in_process} (goal <= 1.15)`,
     );
+    if (teamSteps) for (const n of nodes) console.log(`team steps, ${n.id}, timed 2-node runs: ${teamStepSummary(n.log)}`);
     await cluster.close();
     await nc.close();
     console.log(JSON.stringify(result));

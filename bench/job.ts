@@ -18,7 +18,8 @@
 // with previews off and pipelined durability, and the raw remote driver (inpaintRemote, no
 // orchestration, same mode as the job), to show where the cluster's time goes. The job runs
 // with the product's defaults (team runs): --no-team runs it with the client-driven steps;
-// --ab-team: the job with and without team runs side by side (paired per repetition). Each
+// --ab-team: the job with and without team runs side by side (paired per repetition); --ab-store:
+// the job storing every team run step against the default (only each run's last). Each
 // job variant also prints a breakdown of its wall time from its activity spans (before the
 // first kernel call, Prepare, steps, gaps between steps, Finish, previews; see breakdown()).
 import { readFileSync } from 'node:fs';
@@ -48,6 +49,9 @@ const withVariants = process.argv.includes('--variants');
 const teamRuns = process.argv.includes('--no-team') ? false : process.argv.includes('--team') ? true : (DEFAULT_FILL_SETTINGS.teamRuns ?? false);
 // --ab-team: also times, per repetition, the job in the other mode (paired, order alternating).
 const abTeam = process.argv.includes('--ab-team');
+// --ab-store: also times, per repetition, the job storing every team run step (settings
+// teamStoreLastStepOnly false, how jobs ran before it) against the default (only each run's last).
+const abStore = process.argv.includes('--ab-store');
 
 const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
@@ -212,6 +216,7 @@ async function main(): Promise<void> {
     const main = await runtime({ fill: { teamRuns } });
     const variants: Record<string, JobRuntime> = { job: main };
     if (abTeam) variants[teamRuns ? 'no_team' : 'team'] = await runtime({ fill: { teamRuns: !teamRuns } });
+    if (abStore) variants.store_every_step = await runtime({ fill: { teamRuns, teamStoreLastStepOnly: false } });
     if (withVariants) {
       variants.no_previews = await runtime({ fill: { teamRuns, previews: false } });
       variants.no_previews_pipelined = await runtime({ fill: { teamRuns, previews: false }, host: { durability: 'pipelined' } });
@@ -335,7 +340,13 @@ async function main(): Promise<void> {
         kernel_calls_per_job: median(r.job.map((x) => x.kernelCalls!)),
         cpu_ms: { in_process: Math.round(median(r.in_process.map((x) => x.cpuMs))), cluster: Math.round(median(r.job.map((x) => x.cpuMs))) },
       };
-      for (const n of names) if (n !== 'in_process' && n !== 'job') entry[`ms_${n}`] = Math.round(median(r[n].map((x) => x.ms)));
+      for (const n of names) {
+        if (n === 'in_process' || n === 'job') continue;
+        entry[`ms_${n}`] = Math.round(median(r[n].map((x) => x.ms)));
+        // Paired per repetition (same seed): the default job's time over this variant's.
+        entry[`job_vs_${n}`] = r3(median(r.job.map((j, i) => j.ms / r[n][i].ms)));
+        entry[`blob_bytes_${n}`] = median(r[n].map((x) => x.blobBytes ?? 0));
+      }
       // Where each job variant's time went (medians per part, ms; see breakdown()).
       const parts: Record<string, Record<string, number>> = {};
       for (const n of names) {

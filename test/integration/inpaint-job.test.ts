@@ -257,6 +257,14 @@ test('the default fill runs team runs: member calls in pairs, each answering sev
   assert.ok(toLevel0.length >= 2, `member calls that ran several steps down to level 0: ${steps.map((h) => h.summary).join('\n')}`);
 });
 
+test('team runs store only each run\'s last step by default: same bytes as storing every step, fewer blob bytes', { timeout: 120_000 }, async () => {
+  const everyRt = await c.runtime({ tenantRunningCap: 8, fill: { teamStoreLastStepOnly: false } });
+  // runToEnd checks both results against patchwork local.
+  const last = (await runToEnd(rt, 9)).final;
+  const every = (await runToEnd(everyRt, 9)).final;
+  assert.ok(last.stats.blobBytes < every.stats.blobBytes, `blob bytes: last step only ${last.stats.blobBytes}, every step ${every.stats.blobBytes}`);
+});
+
 test('with the client-driven steps (settings.teamRuns false, every level split): same bytes, a call per chunk and step', { timeout: 120_000 }, async () => {
   const stepsRt = await c.runtime({ tenantRunningCap: 8, fill: { teamRuns: false, minShardTargets: 100, soloMaxTargets: 0 } });
   const team = stepsOf((await runToEnd(rt, 8)).history).length;

@@ -122,6 +122,8 @@ export interface TeamValue {
   index: number;
   includeVote: boolean;
   budgetTargets: number;
+  /** TeamSpec.store_last_step_only: only the run's last step is stored (its report alone lists results). */
+  storeLastStepOnly?: boolean;
 }
 
 export interface StepReportValue {

@@ -30,6 +30,13 @@ export interface FillSettings {
   teamRuns?: boolean;
   /** Most target patches a team run covers before the job records it (progress, previews, durability; see runBudget). */
   runTargets: number;
+  /**
+   * Team runs store only each run's last step (TeamSpec.store_last_step_only): the step the next
+   * run starts from, and the only one previews and accept use; the steps before it record
+   * progress only. Saves the Object Store writes of every other step. Jobs recorded before the
+   * setting existed lack it and replay storing every step, as they ran.
+   */
+  teamStoreLastStepOnly?: boolean;
   /** Render previews of complete steps while the next ones run. */
   previews: boolean;
   /**
@@ -57,6 +64,7 @@ export const DEFAULT_FILL_SETTINGS: Readonly<FillSettings> = Object.freeze({
   chunksPerNode: 2,
   teamRuns: true,
   runTargets: 250_000,
+  teamStoreLastStepOnly: true,
   previews: true,
   holdPreviewsWhilePaused: true,
   previewFormat: 'jpeg',

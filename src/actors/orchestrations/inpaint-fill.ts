@@ -122,8 +122,10 @@ export async function fill(run: JobRun): Promise<FillOutcome> {
       width,
       topLevel: levels.length - 1,
       runTargets: runBudget(levels.map((l) => l.targetCount), maxIterations, settings.runTargets),
+      storeLastStepOnly: settings.teamStoreLastStepOnly === true,
       onStep: (level, iteration, changed, converged, results, state) => {
-        progress(level, iteration + 1, changed, results, state);
+        if (results) progress(level, iteration + 1, changed, results, state);
+        else run.progressed({ level, levels: levels.length, iteration: iteration + 1, progress: fraction(level, iteration + 1) });
         if (converged) doneWork += work[level];
       },
     });

@@ -169,6 +169,15 @@ export class JobRun {
   // --- steps and previews -------------------------------------------------------------------
 
   /**
+   * A step ran whose results were not stored (a team run's step before its last, with
+   * `teamStoreLastStepOnly`): progress only; nothing to preview or accept from it.
+   */
+  progressed(fields: Partial<JobSummary>): void {
+    if (fields.progress !== undefined) fields = { ...fields, progress: (this.#progress = Math.max(this.#progress, fields.progress)) };
+    this.status({ ...fields, stats: this.statsNow() });
+  }
+
+  /**
    * A step completed: remember it, record progress, and ask for its preview off the critical
    * path when the budget allows (`previewShare`; the first complete step always gets one),
    * unless no hole pixel moved noticeably (`changed` = 0) since the step whose preview was last
@@ -178,8 +187,7 @@ export class JobRun {
   completed(step: Omit<CompleteStep, 'index'>, changed: number, fields: Partial<JobSummary>): void {
     const complete: CompleteStep = { ...step, index: this.#stepCount++ };
     this.lastComplete = complete;
-    if (fields.progress !== undefined) fields = { ...fields, progress: (this.#progress = Math.max(this.#progress, fields.progress)) };
-    this.status({ ...fields, stats: this.statsNow() });
+    this.progressed(fields);
     const { previews, previewShare } = this.input.settings;
     if (!previews) return;
     if (changed === 0 && this.#previewAsked === complete.index - 1) return;

@@ -4,7 +4,9 @@
 // lockstep among themselves and each answers with every step of the run. The job records each
 // member's answer (its own stored results), and once all are in, every step of the run: progress
 // and previews come per run. Between runs it checks its controls (pause holds; accept ends the
-// fill with the last complete step as the picture).
+// fill with the last complete step as the picture). With `teamStoreLastStepOnly` (the default for
+// new jobs) only each run's last step is stored: the one the next run starts from, and the only
+// one previews and accept need (they come per run anyway); the steps before it record progress.
 //
 // A member whose node dies is tried again by the activity (the cluster client moves it to a live
 // node at once; it redoes the run from its start while its peers wait for it, deterministic, so
@@ -21,8 +23,15 @@ export interface TeamFillPlan {
   width: number;
   topLevel: number;
   runTargets: number;
-  /** Called for each ITERATE step of a run, in order, once the run is recorded. */
-  onStep: (level: number, iteration: number, changed: number, converged: boolean, results: ResultRefValue[], state: Uint8Array) => void;
+  /** Store only each run's last step (TeamSpec.store_last_step_only). */
+  storeLastStepOnly: boolean;
+  /**
+   * Called for each ITERATE step of a run, in order, once the run is recorded. `results` null:
+   * the step's results were not stored (storeLastStepOnly, a step before the run's last), and
+   * `changed` counts that step only; for a stored step, `changed` adds up the pixels changed
+   * since the stored step before it (the steps in between included).
+   */
+  onStep: (level: number, iteration: number, changed: number, converged: boolean, results: ResultRefValue[] | null, state: Uint8Array) => void;
 }
 
 /** Level 0's VOTE results and start state, or `accept` when the client accepted the picture between runs. */
@@ -49,7 +58,7 @@ export async function teamFill(run: JobRun, plan: TeamFillPlan): Promise<{ votes
         pushResults: false,
         advance: false,
         nextTiles: [],
-        team: { run: `${job.jobId}/${runNo}`, size, index, includeVote: true, budgetTargets: plan.runTargets },
+        team: { run: `${job.jobId}/${runNo}`, size, index, includeVote: true, budgetTargets: plan.runTargets, ...(plan.storeLastStepOnly ? { storeLastStepOnly: true } : {}) },
       };
       const out = await ctx.call<StepOutput>(JobActivity.step, input, { retry: KERNEL_RETRY });
       run.account(out.usage, true);
@@ -58,8 +67,17 @@ export async function teamFill(run: JobRun, plan: TeamFillPlan): Promise<{ votes
     const outputs = await Promise.all(members);
     if (outputs.every((o) => o.levelConverged)) throw new Error(`team run from level ${from.level} iteration ${from.iteration} had nothing to run`);
     const steps = mergeTeamReports(outputs.map((o) => o.reports.map((r) => ({ ...r, stored: r.results }))));
-    for (const s of steps) if (s.mode === 'iterate') plan.onStep(s.level, s.iteration, s.changed, s.converged, s.results, s.startState);
     const last = steps[steps.length - 1];
+    let changedSinceStored = 0;
+    for (const s of steps) {
+      if (s.mode !== 'iterate') continue;
+      // Only the last step's results were stored (the others' `results` are empty or partial: a
+      // batch that could not be pushed is stored anyway).
+      const stored = !plan.storeLastStepOnly || s === last;
+      changedSinceStored += s.changed;
+      plan.onStep(s.level, s.iteration, stored ? changedSinceStored : s.changed, s.converged, stored ? s.results : null, s.startState);
+      if (stored) changedSinceStored = 0;
+    }
     if (last.mode === 'vote') return { votes: last.results, state: last.startState };
     previous = last.results;
     previousState = last.startState;

@@ -30,3 +30,9 @@ export function teamShare(tileTargets: readonly number[], size: number, index: n
   if (size <= 1) return tileTargets.map((_, t) => t);
   return lptSplit(tileTargets, size)[index] ?? [];
 }
+
+/** Every member's share (index = member) of a team of `size`: `teamShare` for each. */
+export function teamShares(tileTargets: readonly number[], size: number): number[][] {
+  if (size <= 1) return [tileTargets.map((_, t) => t)];
+  return lptSplit(tileTargets, size);
+}

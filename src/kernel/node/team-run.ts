@@ -15,34 +15,28 @@
 // and stay in the members' caches (a peer that asks again is answered from there).
 //
 // A peer whose announcement does not come within the wait (max(teamWaitMs, 10x the member's own
-// step time)), or whose announced batches cannot be read by then, is ABSENT for the rest of the
-// run: the member computes that peer's share itself, that step and every later one without
-// waiting (deterministic: the same bytes as the peer's), and neither pushes nor stores those
-// results (an absent peer that answered before, e.g. a member the job recorded before its host
-// crashed, stored its own; one that did not is run again by its caller). So a member never fails
-// for want of a peer: the member whose peer's node died after it answered still finishes.
-import { CodedError, isCodedError } from '../../common/errors.ts';
+// step time)), or whose announced batches cannot be read by then, is absent for the rest of the
+// run: the member computes its share itself (team-peers.ts), so it never fails for want of a peer.
+import { CodedError } from '../../common/errors.ts';
 import { assemble, converged } from '../assemble.ts';
 import { initFromCoarser } from '../init-level.ts';
 import type { TileMode } from '../pool-protocol.ts';
-import type { LevelState, LevelStatic, TileResult } from '../types.ts';
+import type { LevelState, LevelStatic } from '../types.ts';
 import { modeToWire } from '../cluster/wire.ts';
-import { teamShare } from '../cluster/team-shares.ts';
+import { teamShares } from '../cluster/team-shares.ts';
 import type { ResultRef, StepReport, StepRequest, StepResponse, TeamSpec } from '../generated/patchwork/kernel/v1/kernel.ts';
 import { badRequest, type CallControl, type ServiceDeps } from './call-context.ts';
 import type { CallUsage } from './call-usage.ts';
-import { levelOf, readResults } from './job-inputs.ts';
+import { levelOf } from './job-inputs.ts';
 import type { PreparedJob } from './job-cache.ts';
 import { encodeHeader } from './state-headers.ts';
 import { stateKey } from './state-cache.ts';
 import { startState } from './step-start.ts';
-import type { TeamAnnouncement } from './team-exchange.ts';
+import { TeamPeers, type PeerResults } from './team-peers.ts';
 import { runTiles } from './tile-runner.ts';
 
 /** A peer's step counts as lost after this many times the member's own step time (or the node's teamWaitMs, if longer). */
 const WAIT_FACTOR = 10;
-/** Pause between store reads of a peer's batch that is not stored yet (its push was lost). */
-const STORE_RETRY_MS = 50;
 
 function tileTargets(s: LevelStatic): number[] {
   const out: number[] = [];
@@ -53,26 +47,6 @@ function tileTargets(s: LevelStatic): number[] {
 const round = (x: number): number => Math.round(x * 10) / 10;
 
 const byFirstTile = (a: ResultRef, b: ResultRef): number => a.tiles[0] - b.tiles[0];
-
-/**
- * A peer's results: normally pushed (cache hits); else from the store, where they may land a
- * little later. A batch not stored (store_last_step_only) that did not arrive is asked for again:
- * its member's node pushes it once more from its cache. `undefined` when they still cannot be read
- * at `deadline` (neither pushed nor stored, nor pushed again when asked): the member then computes
- * that peer's share itself.
- */
-async function readPeerResults(deps: ServiceDeps, jobKey: string, from: TeamAnnouncement, usage: CallUsage, deadline: number, signal: AbortSignal): Promise<TileResult[] | undefined> {
-  for (let tries = 0; ; tries++) {
-    try {
-      return await readResults(deps, from.refs, usage);
-    } catch (e) {
-      if (!isCodedError(e) || e.code !== 'BLOB_NOT_FOUND' || signal.aborted) throw e;
-      if (performance.now() > deadline) return undefined;
-      if (tries % 20 === 0 && from.refs.some((r) => !deps.cache.has(r.blobId))) deps.team.ask(jobKey, from);
-      await new Promise((r) => setTimeout(r, STORE_RETRY_MS));
-    }
-  }
-}
 
 function checkTeam(req: StepRequest, team: TeamSpec): void {
   if (!team.run) throw badRequest('a team run needs a run id (team.run)');
@@ -90,11 +64,7 @@ export async function teamRun(deps: ServiceDeps, job: PreparedJob, req: StepRequ
   const through = req.continueThroughLevel ?? req.level;
   const budget = Number(team.budgetTargets);
   const storeEvery = !team.storeLastStepOnly;
-  const peers = Array.from({ length: team.size }, (_, m) => m).filter((m) => m !== team.index);
-  /** Node of each peer as last seen (for a timeout's message). */
-  const peerNodes = new Map<number, string>();
-  /** Peers found absent (no announcement, or unreadable results, by the wait's deadline): not waited for again in this run. */
-  const absent = new Set<number>();
+  const peers = new TeamPeers(deps, job, team, usage, signal);
 
   let mode = startMode;
   let s = levelOf(job, req.level);
@@ -131,86 +101,32 @@ export async function teamRun(deps: ServiceDeps, job: PreparedJob, req: StepRequ
       // tile times of the step before: a member run again after a failure (same run id: the job
       // retries one member, the others keep going) would see other times than its peers saw
       // and split differently, and the members' results would overlap (found by the fault suite).
-      const share = teamShare(tileTargets(level), team.size, team.index);
+      const shares = teamShares(tileTargets(level), team.size);
       // Whether this step's results must be durable whatever comes: known before it runs, except
       // for a run that ends because its range ends (a converged level), found after assembly.
       const endsByBudget = budget > 0 && spent + level.targetPixels.length >= budget;
       const storeNow = storeEvery || stepMode === 'vote' || endsByBudget;
       const t0 = performance.now();
-      const run = await runTiles(deps, job, level.level, from, share, stepMode, usage, team.size > 1, signal, true, storeNow);
+      const run = await runTiles(deps, job, level.level, from, shares[team.index], stepMode, usage, team.size > 1, signal, true, storeNow);
       const ownMs = performance.now() - t0;
       stores.push(run.refs);
       const key = { run: team.run, size: team.size, level: level.level, iteration: from.iteration, mode: stepMode };
       const tTiles = performance.now();
-      const peerResults: TileResult[] = [];
-      let tPeers = tTiles;
-      let others: TeamAnnouncement[] = [];
-      let absentResults: TileResult[] = [];
-      let absentMs: Record<number, number> = {};
+      let peerStep: PeerResults = { answered: [], results: [], absentMs: {}, announcedAt: tTiles };
       if (team.size > 1) {
         // A batch that could not be pushed reaches the peers through the store only: store first.
         if (!run.allPushed) await run.refs;
         deps.team.announce(job.key, { ...key, member: team.index, node: deps.nodeId, refs: run.known, tileMs: run.tileMs });
-        const waitMs = Math.max(deps.teamWaitMs, WAIT_FACTOR * ownMs);
-        /** The tiles of absent peers, computed here (deterministic: the bytes their members would give), never pushed nor stored. */
-        const runAbsent = async (members: readonly number[]): Promise<void> => {
-          if (members.length === 0) return;
-          const tiles = members.flatMap((m) => teamShare(tileTargets(level), team.size, m));
-          const r = await runTiles(deps, job, level.level, from, tiles, stepMode, usage, false, signal, false, false, false);
-          absentResults = [...absentResults, ...r.results];
-          absentMs = { ...absentMs, ...r.tileMs };
-        };
-        const lost: { member: number; why: string }[] = [];
-        // Peers already absent are not waited for: their share is computed here meanwhile.
-        const [answers] = await Promise.all([
-          Promise.all(
-            peers
-              .filter((m) => !absent.has(m))
-              .map((m) =>
-                deps.team.wait(job.key, { ...key, member: m }, waitMs, signal, peerNodes.get(m)).catch((e: unknown) => {
-                  if (!isCodedError(e) || e.code !== 'TEAM_PEER_TIMEOUT') throw e;
-                  lost.push({ member: m, why: e.message });
-                  return undefined;
-                }),
-              ),
-          ),
-          runAbsent(peers.filter((m) => absent.has(m))),
-        ]);
-        tPeers = performance.now();
-        const readDeadline = tPeers + waitMs;
-        const read = await Promise.all(
-          answers.map(async (a) => {
-            if (!a) return undefined;
-            peerNodes.set(a.member, a.node);
-            const results = await readPeerResults(deps, job.key, a, usage, readDeadline, signal);
-            if (!results) lost.push({ member: a.member, why: `its results for level ${a.level} iteration ${a.iteration} (node ${a.node}) could not be read within ${Math.round(waitMs)} ms` });
-            return results ? { a, results } : undefined;
-          }),
-        );
-        for (const r of read) {
-          if (!r) continue;
-          others.push(r.a);
-          peerResults.push(...r.results);
-        }
-        if (lost.length > 0) {
-          // Deterministic: any member computing a tile gives the same bytes, so the run goes on
-          // without the peer (its node may be gone after it answered: a job-host crash and then
-          // that node's crash). Its own results are its to store: this member never stores them.
-          lost.sort((x, y) => x.member - y.member);
-          for (const l of lost) {
-            absent.add(l.member);
-            deps.log.warn({ run: team.run, member: team.index, peer: l.member, node: peerNodes.get(l.member), level: level.level, iteration: from.iteration, reason: l.why }, 'team: a peer is absent; computing its share here for the rest of the run');
-          }
-          await runAbsent(lost.map((l) => l.member));
-        }
+        peerStep = await peers.gather({ key, level: level.level, from, mode: stepMode, shares, waitMs: Math.max(deps.teamWaitMs, WAIT_FACTOR * ownMs) });
       }
-      others = others.sort((x, y) => x.member - y.member);
+      const tPeers = peerStep.announcedAt;
+      const others = peerStep.answered;
       const peerRefs = others.flatMap((a) => a.refs);
-      const all = [...run.results, ...peerResults, ...absentResults].sort((a, b) => a.tile - b.tile);
+      const all = [...run.results, ...peerStep.results].sort((a, b) => a.tile - b.tile);
       if (all.length !== count || all.some((r, i) => r.tile !== i)) {
         throw new CodedError('BAD_DATA', `team run ${team.run}: the members' results of level ${level.level} iteration ${from.iteration} do not cover tiles 0..${count - 1} once each`);
       }
-      const tileMs: Record<number, number> = { ...run.tileMs, ...absentMs };
+      const tileMs: Record<number, number> = { ...run.tileMs, ...peerStep.absentMs };
       for (const a of others) Object.assign(tileMs, a.tileMs);
       const allRefs = [...run.known, ...peerRefs].sort(byFirstTile);
       const report: StepReport = {
@@ -238,14 +154,14 @@ export async function teamRun(deps: ServiceDeps, job: PreparedJob, req: StepRequ
       const tRead = performance.now();
       state = usage.time(() => assemble(level, from, all, options));
       report.converged = converged(level, state, options);
-      deps.log.debug({ run: team.run, member: team.index, level: level.level, iteration: from.iteration, tiles: share.length, tilesMs: round(tTiles - t0), waitMs: round(tPeers - tTiles), readMs: round(tRead - tPeers), absent: absent.size, assembleMs: round(performance.now() - tRead) }, 'team step');
+      deps.log.debug({ run: team.run, member: team.index, level: level.level, iteration: from.iteration, tiles: shares[team.index].length, tilesMs: round(tTiles - t0), waitMs: round(tPeers - tTiles), readMs: round(tRead - tPeers), absent: peers.absentCount, assembleMs: round(performance.now() - tRead) }, 'team step');
       if (signal.aborted) throw new CodedError('CANCELLED', 'the caller cancelled the call');
       const stop = (budget > 0 && spent >= budget) || (report.converged && !goOn());
       if (stop) {
         if (!storeNow) stores.push(run.storeHeld().then((refs) => (report.stored = refs)));
         // The next run (any member) starts from exactly these results: keep the state it assembles
         // (not when a peer was absent: its refs are unknown here, so no request would name them all).
-        if (absent.size === 0) deps.states.set(stateKey(job.key, report.startState, allRefs.map((r) => r.blobId)), state);
+        if (peers.absentCount === 0) deps.states.set(stateKey(job.key, report.startState, allRefs.map((r) => r.blobId)), state);
         break;
       }
     }
