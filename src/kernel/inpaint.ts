@@ -4,6 +4,7 @@
 import { availableParallelism } from 'node:os';
 import { assemble, assembleValues, converged, stateBuffers } from './assemble.ts';
 import { finish, preview } from './compose.ts';
+import { fillClock, levelClock } from './fill-clock.ts';
 import { initFromCoarser, initTopLevel } from './init-level.ts';
 import { donorUnion, maskToBinary } from './mask.ts';
 import { resolveOptions, type InpaintOptionsInput } from './options.ts';
@@ -27,6 +28,7 @@ let runCounter = 0;
 
 /** Removes what `mask` marks from `image`. Pixels outside the hole come back unchanged. */
 export async function inpaint(image: RgbaImage, mask: RgbaImage, input: InpaintInput = {}, onProgress?: ProgressCallback): Promise<RgbaImage> {
+  const start = performance.now();
   const { donors = [], ...rest } = input ?? {};
   const { plan: options, run } = resolveOptions(rest);
   checkImage(image);
@@ -40,10 +42,18 @@ export async function inpaint(image: RgbaImage, mask: RgbaImage, input: InpaintI
   const reuse = threads > 1 && !onProgress;
   const owned: (Float32Array | Int32Array | Uint8Array)[] = [];
   try {
+    let clock = performance.now();
+    const lap = (): number => {
+      const now = performance.now();
+      const ms = now - clock;
+      clock = now;
+      return ms;
+    };
     const prepared = prepare(image, hole, donor, options, { shared: threads > 1, lab: (await executor.lab(image, hole)) ?? undefined });
     // The last fill's shared arrays that prepare did not take over are let go now; this fill's
     // are recycled at its end when no caller can still read them (no preview to render).
     dropRecycled();
+    fillClock.prepare += lap();
     if (reuse) owned.length = 0;
     if (prepared.plan.holeCount === 0) return { width: image.width, height: image.height, data: Uint8Array.from(image.data) };
     const runId = `r${++runCounter}`;
@@ -67,15 +77,26 @@ export async function inpaint(image: RgbaImage, mask: RgbaImage, input: InpaintI
     for (let l = levelCount - 1; l >= 0; l--) {
       const s = levels[l]!;
       const key = `${runId}/${l}`;
-      state = state === null ? initTopLevel(s, options) : initFromCoarser(s, levels[l + 1]!, state, options);
+      lap();
+      if (state === null) {
+        state = initTopLevel(s, options);
+        fillClock.peel += lap();
+      } else {
+        state = initFromCoarser(s, levels[l + 1]!, state, options);
+        fillClock.upscale += lap();
+      }
       if (reuse && levels[l + 1]) owned.push(...staticArrays(levels[l + 1]!));
       levels[l + 1] = null;
       spare = null;
+      const levelStart = performance.now();
       while (!converged(s, state, options)) {
         const into: StateBuffers = spare ? { values: spare.values ?? stateBuffers(s, 'vote').values, nnf: spare.nnf, dist: spare.dist } : stateBuffers(s);
+        lap();
         const results = await executor.run(s, key, state, options, 'iterate', into);
+        lap();
         const previous = state;
         state = assemble(s, state, results, options, into);
+        fillClock.assemble += lap();
         spare = { values: onProgress ? null : previous.values, nnf: previous.nnf, dist: previous.dist };
         const fraction = Math.min(1, (doneWork + (work[l] * state.iteration) / options.maxIterations) / totalWork);
         if (onProgress) {
@@ -91,11 +112,15 @@ export async function inpaint(image: RgbaImage, mask: RgbaImage, input: InpaintI
           });
         }
       }
+      levelClock[l] = (levelClock[l] ?? 0) + performance.now() - levelStart;
       doneWork += work[l];
     }
     const into = spare?.values ? { values: spare.values, nnf: new Int32Array(0), dist: new Float32Array(0) } : stateBuffers(s0, 'vote');
-    const final = assembleValues(s0, state!, await executor.run(s0, `${runId}/0`, state!, options, 'vote', into), into);
+    const voted = await executor.run(s0, `${runId}/0`, state!, options, 'vote', into);
+    lap();
+    const final = assembleValues(s0, state!, voted, into);
     const out = finish(image, s0, final);
+    fillClock.finish += lap();
     if (reuse) {
       owned.push(...staticArrays(s0), state!.values, state!.nnf, state!.dist, into.values);
       if (spare) owned.push(spare.nnf, spare.dist);
@@ -104,5 +129,6 @@ export async function inpaint(image: RgbaImage, mask: RgbaImage, input: InpaintI
     return out;
   } finally {
     await executor.close();
+    fillClock.total += performance.now() - start;
   }
 }

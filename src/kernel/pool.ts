@@ -8,6 +8,7 @@
 import type { Worker } from 'node:worker_threads';
 import { stateBuffers } from './assemble.ts';
 import { knownLab } from './color.ts';
+import { fillClock } from './fill-clock.ts';
 import { allocArray, isShared } from './shared-memory.ts';
 import { runTile, searchRounds } from './tile-step.ts';
 import { startWorker, workerSource, type WorkerSource } from './worker-bundle.ts';
@@ -133,7 +134,10 @@ function runInline(s: LevelStatic, state: LevelState, options: PlanOptions, mode
   for (let k = 0; k < n; k++) results.push(runTile(s, state, options, k, mode, into));
   const ms = performance.now() - t0;
   tileClock.ms += ms;
-  if (levelCost(s, mode) < INLINE_COST) tileClock.smallMs += ms;
+  if (levelCost(s, mode) < INLINE_COST) {
+    tileClock.smallMs += ms;
+    fillClock.smallTiles += ms;
+  } else fillClock.poolTiles += ms;
   return results;
 }
 
@@ -234,9 +238,12 @@ export function poolExecutor(threads: number): PoolExecutor {
         changed[k] = runTile(s, state, options, k, mode, into).changed;
         if (Atomics.add(counters, 1, 1) + 1 === n) current!.finish();
       }
-      tileClock.ms += performance.now() - t0;
+      const t1 = performance.now();
+      tileClock.ms += t1 - t0;
+      fillClock.poolTiles += t1 - t0;
       try {
         await all;
+        fillClock.poolWait += performance.now() - t1;
       } finally {
         current = null;
         for (const slot of slots) slot.worker.unref();

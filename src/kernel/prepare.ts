@@ -4,6 +4,7 @@ import { knownLab } from './color.ts';
 import { KernelError } from './errors.ts';
 import { depthAt, dilateBox, distanceToKnown, type HoleDepth } from './geometry.ts';
 import { featureWeight, staticFeatures } from './features.ts';
+import { fillClock } from './fill-clock.ts';
 import { countSet } from './mask.ts';
 import { dominantOffsets, offsetLevel, scaleOffsets, usesOffsets } from './offsets.ts';
 import { levelPatchSize, patchRadius } from './patch-size.ts';
@@ -147,11 +148,13 @@ export function buildLevel(level: number, pyr: PyramidLevel, options: PlanOption
 function addOffsets(levels: LevelStatic[], options: PlanOptions): void {
   const ref = offsetLevel(levels);
   if (!levels.some((s) => usesOffsets(s.level, ref))) return;
+  const t0 = performance.now();
   const s = levels[ref];
   const found = dominantOffsets(s.lab, s.validSource, s.width, s.height, patchRadius(options, ref), options.seed, ref);
   for (const t of levels) {
     if (usesOffsets(t.level, ref)) t.offsets = scaleOffsets(found, ref - t.level, t.width, t.height, patchRadius(options, t.level));
   }
+  fillClock.offsets += performance.now() - t0;
 }
 
 function levelPlan(s: LevelStatic): LevelPlan {
