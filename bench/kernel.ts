@@ -174,7 +174,7 @@ async function breakdown(names: string[], cores: number, repeat: number): Promis
     console.log(`${''.padEnd(8)}${String(cores).padStart(7)}  ${phases.map((p) => String(r.all[p]).padStart(10)).join('')}   levels 0..: ${r.levelsAll.join(' ')}`);
   }
   const loadAfter = load();
-  console.log(`load average before ${loadBefore}, after ${loadAfter} (prepare includes offsets)`);
+  console.log(`load average before ${loadBefore}, after ${loadAfter} (1 thread: prepare includes offsets; all: offsets is the wait for them after the peel)`);
   console.log(JSON.stringify({ bench: 'kernel-breakdown', cores, repeat, loadBefore, loadAfter, rows }));
 }
 

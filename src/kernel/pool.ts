@@ -9,6 +9,7 @@ import type { Worker } from 'node:worker_threads';
 import { stateBuffers } from './assemble.ts';
 import { knownLab } from './color.ts';
 import { fillClock } from './fill-clock.ts';
+import type { OffsetTask } from './offsets.ts';
 import { allocArray, isShared } from './shared-memory.ts';
 import { runTile, searchRounds } from './tile-step.ts';
 import { startWorker, workerSource, type WorkerSource } from './worker-bundle.ts';
@@ -49,6 +50,12 @@ export interface TileExecutor {
    * it with (prepare then converts it alone).
    */
   lab(image: RgbaImage, hole: Uint8Array): Promise<Float32Array | null>;
+  /**
+   * Starts the offset statistics of `task` (runOffsetTask) on a worker thread, so the calling
+   * thread can do other work meanwhile; null when there is no worker (or the task's arrays are
+   * not shared): the caller takes them itself. No other call may be made before it settles.
+   */
+  offsets(task: OffsetTask): Promise<Int32Array> | null;
   /** Gives the executor back (a shared pool stays alive for the next run). */
   close(): Promise<void>;
 }
@@ -112,6 +119,10 @@ export async function sharedPool(threads: number): Promise<TileExecutor> {
   return {
     run: (...args) => guarded(() => current.executor.run(...args)),
     lab: (...args) => guarded(() => current.executor.lab(...args)),
+    offsets: (task) => {
+      const started = current.executor.offsets(task);
+      return started && guarded(() => started);
+    },
     close: () => {
       current.executor.forget();
       release();
@@ -146,6 +157,7 @@ export function inlineExecutor(): TileExecutor {
   return {
     run: (s, _key, state, options, mode, into) => Promise.resolve(runInline(s, state, options, mode, into)),
     lab: () => Promise.resolve(null),
+    offsets: () => null,
     close: () => Promise.resolve(),
   };
 }
@@ -154,6 +166,8 @@ export function inlineExecutor(): TileExecutor {
 export function poolExecutor(threads: number): PoolExecutor {
   const slots: Slot[] = [];
   let current: { id: number; finish: () => void; fail: (e: Error) => void } | null = null;
+  /** The offsets a worker sent back for the current job. */
+  let offsetsFound: Int32Array | null = null;
   let jobs = 0;
   let failure: Error | null = null;
   let closed = false;
@@ -177,6 +191,11 @@ export function poolExecutor(threads: number): PoolExecutor {
         if (msg.completed && current?.id === msg.job) current.finish();
       } else if (msg.type === 'lab-done') {
         if (current?.id === msg.job) current.finish();
+      } else if (msg.type === 'offsets-done') {
+        if (current?.id === msg.job) {
+          offsetsFound = msg.offsets;
+          current.finish();
+        }
       } else {
         fail(new Error(`kernel worker failed: ${msg.message}`));
       }
@@ -299,6 +318,28 @@ export function poolExecutor(threads: number): PoolExecutor {
         slot.worker.unref();
       }
       return lab;
+    },
+    offsets(task) {
+      if (failure) throw failure;
+      const slot = slots.find((x) => x.ready);
+      if (!slot || !isShared(task.lab) || !isShared(task.validSource)) return null;
+      const id = ++jobs;
+      offsetsFound = null;
+      const done = new Promise<void>((resolve, reject) => {
+        current = { id, finish: resolve, fail: reject };
+      });
+      slot.worker.ref();
+      slot.worker.postMessage({ type: 'offsets', job: id, task } satisfies ToWorker);
+      return done
+        .then(() => {
+          if (!offsetsFound) throw new Error('kernel worker finished the offsets without sending them');
+          return offsetsFound;
+        })
+        .finally(() => {
+          current = null;
+          offsetsFound = null;
+          slot.worker.unref();
+        });
     },
     async close() {
       closed = true;
