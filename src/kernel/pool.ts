@@ -76,6 +76,9 @@ export const tileClock = {
 /** Tiles run by worker threads since the process started (tests: the workers did take part). */
 export const workerTiles = { count: 0 };
 
+/** Offset statistics taken by worker threads since the process started (tests: they were). */
+export const workerOffsets = { count: 0 };
+
 /** Tile indices, costliest (most target patches) first; ties in index order. */
 export function tileOrder(s: LevelStatic): Int32Array {
   const n = s.tiles.length >> 2;
@@ -192,6 +195,7 @@ export function poolExecutor(threads: number): PoolExecutor {
       } else if (msg.type === 'lab-done') {
         if (current?.id === msg.job) current.finish();
       } else if (msg.type === 'offsets-done') {
+        workerOffsets.count++;
         if (current?.id === msg.job) {
           offsetsFound = msg.offsets;
           current.finish();
