@@ -142,15 +142,41 @@ export function peelByPatches(s: LevelStatic, options: PlanOptions, rng: Xorshif
       };
       gather(p, x, y);
       if (exhaustive) {
+        // A bound first, from the sources the neighbours of earlier rings copied, shifted
+        // (coherence): with it most sources fall to the proximity prior or to the first rows of
+        // the SSD. The scan keeps the smallest distance and, among equal ones, the lowest index,
+        // which is what a scan in index order without the bound keeps: a source that only ties
+        // is taken if its index is lower, on its full distance.
+        for (let dy = -1; dy <= 1; dy++) {
+          for (let dx = -1; dx <= 1; dx++) {
+            const xx = x + dx;
+            const yy = y + dy;
+            if (xx < 0 || yy < 0 || xx >= width || yy >= height) continue;
+            const hn = holeIndexAt(s, yy * width + xx);
+            if (hn < 0 || !done[hn]) continue;
+            const q = match[hn] - dy * width - dx;
+            if (q < 0 || q >= n || q === best || !validSource[q]) continue;
+            const qx = q % width;
+            const qy = (q - qx) / width;
+            const d = penK * Math.sqrt((qx - x) * (qx - x) + (qy - y) * (qy - y)) + maskedSsd(q, Infinity);
+            if (d < bestD || (d === bestD && q < best)) {
+              bestD = d;
+              best = q;
+            }
+          }
+        }
         for (let k = 0; k < sources.length; k++) {
           const dx = sourceX[k] - x;
           const dy = sourceY[k] - y;
           const pen = penK * Math.sqrt(dx * dx + dy * dy);
-          if (pen >= bestD) continue;
-          const d = pen + maskedSsd(sources[k], bestD - pen);
+          const q = sources[k];
+          if (pen > bestD || q === best) continue;
+          const d = pen + maskedSsd(q, bestD - pen);
           if (d < bestD) {
             bestD = d;
-            best = sources[k];
+            best = q;
+          } else if (d === bestD && q < best && pen + maskedSsd(q, Infinity) === bestD) {
+            best = q;
           }
         }
       } else {
