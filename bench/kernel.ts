@@ -10,7 +10,9 @@
 // a speed-up can only be read against it (efficiency = speed-up / capacity). A third child times
 // 1-thread and all-core runs in turn and reports the median speed-up of those pairs (load that
 // drifts between the two children hits both sides of a pair alike). Compare runs, not one run.
-//   npm run bench:kernel [-- --repeat 3] [--case t009] [--no-large]
+// With --breakdown, instead: per case, one process times 1-thread and all-core runs in turn and
+// prints the median milliseconds of each phase of a fill (src/kernel/fill-clock.ts) for both.
+//   npm run bench:kernel [-- --repeat 3] [--case t009] [--no-large] [--breakdown]
 // Goals (issue 2): one thread at most half of PyPatchMatch's time (1.9, 2.6, 2.2, 1.7, 4.3 s on
 // a machine like this one), all cores >= 1.7x faster than one, peak RSS <= 300 MB on the large case.
 import { spawnSync } from 'node:child_process';
@@ -21,6 +23,7 @@ import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { decodeImage, inpaint, maskToBinary, type RgbaImage } from '../src/kernel/index.ts';
 import { countSet } from '../src/kernel/mask.ts';
+import { fillClock, levelClock, resetFillClock, type FillClock } from '../src/kernel/fill-clock.ts';
 import { tileClock } from '../src/kernel/pool.ts';
 import { CASES, repoRoot, sharedDir } from './support/shared.ts';
 
@@ -96,6 +99,29 @@ async function pairedChild(name: string, workers: number, repeat: number): Promi
   process.stdout.write(`${JSON.stringify({ ratios })}\n`);
 }
 
+/** Median phase times (fill-clock.ts) of `repeat` fills on 1 thread and on `workers`, taken in turn. */
+async function breakdownChild(name: string, workers: number, repeat: number): Promise<void> {
+  const { image, mask } = await loadCase(name);
+  const clocks = new Map<number, FillClock[]>([[1, []], [workers, []]]);
+  const levels = new Map<number, number[][]>([[1, []], [workers, []]]);
+  const time = async (w: number, keep: boolean): Promise<void> => {
+    resetFillClock();
+    await inpaint(image, mask, { workers: w });
+    if (keep) clocks.get(w)!.push({ ...fillClock });
+    if (keep) levels.get(w)!.push([...levelClock]);
+  };
+  await time(1, false);
+  await time(workers, false);
+  for (let i = 0; i < repeat; i++) {
+    await time(1, true);
+    await time(workers, true);
+  }
+  const medians = (list: FillClock[]): Record<string, number> =>
+    Object.fromEntries((Object.keys(fillClock) as (keyof FillClock)[]).map((k) => [k, +median(list.map((c) => c[k])).toFixed(1)]));
+  const levelMedians = (list: number[][]): number[] => list[0].map((_, l) => +median(list.map((c) => c[l])).toFixed(1));
+  process.stdout.write(`${JSON.stringify({ one: medians(clocks.get(1)!), all: medians(clocks.get(workers)!), levelsOne: levelMedians(levels.get(1)!), levelsAll: levelMedians(levels.get(workers)!) })}\n`);
+}
+
 function spawnChild(args: string[]): string {
   const self = fileURLToPath(import.meta.url);
   const res = spawnSync(process.execPath, [...process.execArgv, self, ...args], { encoding: 'utf8', cwd: repoRoot });
@@ -135,14 +161,33 @@ const median = (a: number[]): number => [...a].sort((x, y) => x - y)[a.length >>
 const spread = (a: number[]): string => `${Math.round(Math.min(...a))}-${Math.round(Math.max(...a))}`;
 const load = (): string => loadavg().map((x) => x.toFixed(2)).join(' ');
 
+async function breakdown(names: string[], cores: number, repeat: number): Promise<void> {
+  const loadBefore = load();
+  console.log(`kernel bench, phases: median ms of ${repeat} fills per thread count, 1 and ${cores} threads taken in turn in one process; load average ${loadBefore}`);
+  const phases = Object.keys(fillClock) as (keyof FillClock)[];
+  console.log(`case    threads  ${phases.map((p) => p.padStart(10)).join('')}`);
+  const rows = [];
+  for (const name of names) {
+    const r = JSON.parse(spawnChild(['--breakdown-child', name, String(cores), String(repeat)])) as { one: Record<string, number>; all: Record<string, number>; levelsOne: number[]; levelsAll: number[] };
+    rows.push({ case: name, ...r });
+    console.log(`${name.padEnd(8)}${'1'.padStart(7)}  ${phases.map((p) => String(r.one[p]).padStart(10)).join('')}   levels 0..: ${r.levelsOne.join(' ')}`);
+    console.log(`${''.padEnd(8)}${String(cores).padStart(7)}  ${phases.map((p) => String(r.all[p]).padStart(10)).join('')}   levels 0..: ${r.levelsAll.join(' ')}`);
+  }
+  const loadAfter = load();
+  console.log(`load average before ${loadBefore}, after ${loadAfter} (1 thread: prepare includes offsets; all: offsets is the wait for them after the peel)`);
+  console.log(JSON.stringify({ bench: 'kernel-breakdown', cores, repeat, loadBefore, loadAfter, rows }));
+}
+
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
   if (args[0] === '--child') return child(args[1], Number(args[2]), Number(args[3]));
   if (args[0] === '--paired') return pairedChild(args[1], Number(args[2]), Number(args[3]));
+  if (args[0] === '--breakdown-child') return breakdownChild(args[1], Number(args[2]), Number(args[3]));
   const flag = (n: string): string | undefined => (args.includes(n) ? args[args.indexOf(n) + 1] : undefined);
   const repeat = Number(flag('--repeat') ?? 3);
   const cores = availableParallelism();
   const names = [...CASES.map((c) => c.name).filter((n) => !flag('--case') || n === flag('--case')), ...(args.includes('--no-large') ? [] : [LARGE.name])];
+  if (args.includes('--breakdown')) return breakdown(names, cores, repeat);
   const rows = [];
   const loadBefore = load();
   console.log(`kernel bench: median of ${repeat} runs after a warm-up, one child process per row; ${cores} cores; load average ${loadBefore}`);

@@ -4,11 +4,13 @@
 import { availableParallelism } from 'node:os';
 import { assemble, assembleValues, converged, stateBuffers } from './assemble.ts';
 import { finish, preview } from './compose.ts';
+import { fillClock, levelClock } from './fill-clock.ts';
 import { initFromCoarser, initTopLevel } from './init-level.ts';
 import { donorUnion, maskToBinary } from './mask.ts';
 import { resolveOptions, type InpaintOptionsInput } from './options.ts';
 import { inlineExecutor, sharedPool } from './pool.ts';
-import { checkImage, prepare } from './prepare.ts';
+import { runOffsetTask } from './offsets.ts';
+import { applyOffsets, checkImage, offsetTask, prepare } from './prepare.ts';
 import { dropRecycled, recycleShared } from './shared-memory.ts';
 import type { LevelState, LevelStatic, Progress, RgbaImage, StateBuffers } from './types.ts';
 
@@ -27,6 +29,7 @@ let runCounter = 0;
 
 /** Removes what `mask` marks from `image`. Pixels outside the hole come back unchanged. */
 export async function inpaint(image: RgbaImage, mask: RgbaImage, input: InpaintInput = {}, onProgress?: ProgressCallback): Promise<RgbaImage> {
+  const start = performance.now();
   const { donors = [], ...rest } = input ?? {};
   const { plan: options, run } = resolveOptions(rest);
   checkImage(image);
@@ -40,12 +43,31 @@ export async function inpaint(image: RgbaImage, mask: RgbaImage, input: InpaintI
   const reuse = threads > 1 && !onProgress;
   const owned: (Float32Array | Int32Array | Uint8Array)[] = [];
   try {
-    const prepared = prepare(image, hole, donor, options, { shared: threads > 1, lab: (await executor.lab(image, hole)) ?? undefined });
+    let clock = performance.now();
+    const lap = (): number => {
+      const now = performance.now();
+      const ms = now - clock;
+      clock = now;
+      return ms;
+    };
+    // With workers, the offset statistics are taken on one of them while this thread peels the
+    // top level (they are first read by the top level's first tile step).
+    const prepared = prepare(image, hole, donor, options, { shared: threads > 1, lab: (await executor.lab(image, hole)) ?? undefined, offsets: threads === 1 });
     // The last fill's shared arrays that prepare did not take over are let go now; this fill's
     // are recycled at its end when no caller can still read them (no preview to render).
     dropRecycled();
+    fillClock.prepare += lap();
     if (reuse) owned.length = 0;
     if (prepared.plan.holeCount === 0) return { width: image.width, height: image.height, data: Uint8Array.from(image.data) };
+    const task = threads > 1 ? offsetTask(prepared.levels, options) : null;
+    let offsets = task && executor.offsets(task);
+    // (awaited after the peel; a failure before then must not go unhandled)
+    offsets?.catch(() => undefined);
+    if (task && !offsets) {
+      const t0 = performance.now();
+      applyOffsets(prepared.levels, options, runOffsetTask(task));
+      fillClock.offsets += performance.now() - t0;
+    }
     const runId = `r${++runCounter}`;
     // A coarser level is let go of once the next finer one has started from it (peak memory
     // sits at the finest level), so this array holds the only references to the levels.
@@ -67,15 +89,32 @@ export async function inpaint(image: RgbaImage, mask: RgbaImage, input: InpaintI
     for (let l = levelCount - 1; l >= 0; l--) {
       const s = levels[l]!;
       const key = `${runId}/${l}`;
-      state = state === null ? initTopLevel(s, options) : initFromCoarser(s, levels[l + 1]!, state, options);
+      lap();
+      if (state === null) {
+        state = initTopLevel(s, options);
+        fillClock.peel += lap();
+        if (offsets) {
+          // No level has been let go of yet.
+          applyOffsets(levels as LevelStatic[], options, await offsets);
+          offsets = null;
+          fillClock.offsets += lap();
+        }
+      } else {
+        state = initFromCoarser(s, levels[l + 1]!, state, options);
+        fillClock.upscale += lap();
+      }
       if (reuse && levels[l + 1]) owned.push(...staticArrays(levels[l + 1]!));
       levels[l + 1] = null;
       spare = null;
+      const levelStart = performance.now();
       while (!converged(s, state, options)) {
         const into: StateBuffers = spare ? { values: spare.values ?? stateBuffers(s, 'vote').values, nnf: spare.nnf, dist: spare.dist } : stateBuffers(s);
+        lap();
         const results = await executor.run(s, key, state, options, 'iterate', into);
+        lap();
         const previous = state;
         state = assemble(s, state, results, options, into);
+        fillClock.assemble += lap();
         spare = { values: onProgress ? null : previous.values, nnf: previous.nnf, dist: previous.dist };
         const fraction = Math.min(1, (doneWork + (work[l] * state.iteration) / options.maxIterations) / totalWork);
         if (onProgress) {
@@ -91,11 +130,15 @@ export async function inpaint(image: RgbaImage, mask: RgbaImage, input: InpaintI
           });
         }
       }
+      levelClock[l] = (levelClock[l] ?? 0) + performance.now() - levelStart;
       doneWork += work[l];
     }
     const into = spare?.values ? { values: spare.values, nnf: new Int32Array(0), dist: new Float32Array(0) } : stateBuffers(s0, 'vote');
-    const final = assembleValues(s0, state!, await executor.run(s0, `${runId}/0`, state!, options, 'vote', into), into);
+    const voted = await executor.run(s0, `${runId}/0`, state!, options, 'vote', into);
+    lap();
+    const final = assembleValues(s0, state!, voted, into);
     const out = finish(image, s0, final);
+    fillClock.finish += lap();
     if (reuse) {
       owned.push(...staticArrays(s0), state!.values, state!.nnf, state!.dist, into.values);
       if (spare) owned.push(spare.nnf, spare.dist);
@@ -104,5 +147,6 @@ export async function inpaint(image: RgbaImage, mask: RgbaImage, input: InpaintI
     return out;
   } finally {
     await executor.close();
+    fillClock.total += performance.now() - start;
   }
 }

@@ -207,6 +207,23 @@ export function dominantOffsets(lab: Float32Array, validSource: Uint8Array, widt
   return out;
 }
 
+/** What the statistics are taken from: the reference level's arrays (see prepare.ts, offsetTask). */
+export interface OffsetTask {
+  level: number;
+  lab: Float32Array;
+  validSource: Uint8Array;
+  width: number;
+  height: number;
+  /** Patch radius on the reference level. */
+  r: number;
+  seed: number;
+}
+
+/** dominantOffsets of a task (on whichever thread: the result depends on the task alone). */
+export function runOffsetTask(task: OffsetTask): Int32Array {
+  return dominantOffsets(task.lab, task.validSource, task.width, task.height, task.r, task.seed, task.level);
+}
+
 /**
  * Offsets of one level carried to a level `shift` levels finer (shift > 0: doubled per level) or
  * coarser (shift < 0: halved per level, rounded to the nearest, halves away from 0), strongest

@@ -38,9 +38,19 @@ export function peelByPatches(s: LevelStatic, options: PlanOptions, rng: Xorshif
   let remaining = holeCount;
   const layer: number[] = [];
 
-  // Masked SSD: only pixels of the target patch that are filled count; `limit` stops early.
-  const maskedSsd = (p: number, x: number, y: number, q: number, limit: number): number => {
-    let sum = 0;
+  // A pixel's patch, gathered once per pixel (its filled pixels do not change within a layer: a
+  // layer's own pixels count as filled only after the layer): the filled pixels inside the
+  // image as offsets from the centre, in scan order, with their Lab, and where each row inside
+  // the image ends. The masked SSD then reads only those; it sums and stops early exactly as a
+  // scan of the whole patch would (same order, a check after every row inside the image).
+  const side = 2 * r + 1;
+  const offs = new Int32Array(side * side);
+  const tv = new Float32Array(side * side * 3);
+  const rowEnd = new Int32Array(side);
+  let rows = 0;
+  const gather = (p: number, x: number, y: number): void => {
+    let k = 0;
+    rows = 0;
     for (let dy = -r; dy <= r; dy++) {
       const yy = y + dy;
       if (yy < 0 || yy >= height) continue;
@@ -49,16 +59,46 @@ export function peelByPatches(s: LevelStatic, options: PlanOptions, rng: Xorshif
         if (xx < 0 || xx >= width) continue;
         const t = p + dy * width + dx;
         if (!filled[t]) continue;
-        const u = (q + dy * width + dx) * 3;
-        const a = work[t * 3] - lab[u];
-        const b = work[t * 3 + 1] - lab[u + 1];
-        const c = work[t * 3 + 2] - lab[u + 2];
+        offs[k] = dy * width + dx;
+        tv[k * 3] = work[t * 3];
+        tv[k * 3 + 1] = work[t * 3 + 1];
+        tv[k * 3 + 2] = work[t * 3 + 2];
+        k++;
+      }
+      rowEnd[rows++] = k;
+    }
+  };
+  // Masked SSD of the gathered patch against source q; `limit` stops early.
+  const maskedSsd = (q: number, limit: number): number => {
+    let sum = 0;
+    let k = 0;
+    for (let row = 0; row < rows; row++) {
+      const end = rowEnd[row];
+      for (; k < end; k++) {
+        const u = (q + offs[k]) * 3;
+        const i = k * 3;
+        const a = tv[i] - lab[u];
+        const b = tv[i + 1] - lab[u + 1];
+        const c = tv[i + 2] - lab[u + 2];
         sum += a * a + b * b + c * c;
       }
       if (sum >= limit) return sum;
     }
     return sum;
   };
+  // The exhaustive search's sources in index order (ties go to the lower index) with their x, y.
+  const sources = new Int32Array(exhaustive ? sourceCount : 0);
+  const sourceX = new Int32Array(sources.length);
+  const sourceY = new Int32Array(sources.length);
+  if (exhaustive) {
+    let k = 0;
+    for (let q = 0; q < n; q++) {
+      if (!validSource[q]) continue;
+      sources[k] = q;
+      sourceX[k] = q % width;
+      sourceY[k++] = Math.floor(q / width);
+    }
+  }
 
   while (remaining > 0) {
     layer.length = 0;
@@ -94,14 +134,51 @@ export function peelByPatches(s: LevelStatic, options: PlanOptions, rng: Xorshif
         const qy = (q - qx) / width;
         const pen = penK * Math.sqrt((qx - x) * (qx - x) + (qy - y) * (qy - y));
         if (pen >= bestD) return;
-        const d = pen + maskedSsd(p, x, y, q, bestD - pen);
+        const d = pen + maskedSsd(q, bestD - pen);
         if (d < bestD) {
           bestD = d;
           best = q;
         }
       };
+      gather(p, x, y);
       if (exhaustive) {
-        for (let q = 0; q < n; q++) if (validSource[q]) tryQ(q);
+        // A bound first, from the sources the neighbours of earlier rings copied, shifted
+        // (coherence): with it most sources fall to the proximity prior or to the first rows of
+        // the SSD. The scan keeps the smallest distance and, among equal ones, the lowest index,
+        // which is what a scan in index order without the bound keeps: a source that only ties
+        // is taken if its index is lower, on its full distance.
+        for (let dy = -1; dy <= 1; dy++) {
+          for (let dx = -1; dx <= 1; dx++) {
+            const xx = x + dx;
+            const yy = y + dy;
+            if (xx < 0 || yy < 0 || xx >= width || yy >= height) continue;
+            const hn = holeIndexAt(s, yy * width + xx);
+            if (hn < 0 || !done[hn]) continue;
+            const q = match[hn] - dy * width - dx;
+            if (q < 0 || q >= n || q === best || !validSource[q]) continue;
+            const qx = q % width;
+            const qy = (q - qx) / width;
+            const d = penK * Math.sqrt((qx - x) * (qx - x) + (qy - y) * (qy - y)) + maskedSsd(q, Infinity);
+            if (d < bestD || (d === bestD && q < best)) {
+              bestD = d;
+              best = q;
+            }
+          }
+        }
+        for (let k = 0; k < sources.length; k++) {
+          const dx = sourceX[k] - x;
+          const dy = sourceY[k] - y;
+          const pen = penK * Math.sqrt(dx * dx + dy * dy);
+          const q = sources[k];
+          if (pen > bestD || q === best) continue;
+          const d = pen + maskedSsd(q, bestD - pen);
+          if (d < bestD) {
+            bestD = d;
+            best = q;
+          } else if (d === bestD && q < best && pen + maskedSsd(q, Infinity) === bestD) {
+            best = q;
+          }
+        }
       } else {
         // Neighbours already matched suggest their source, shifted (coherence).
         for (let dy = -1; dy <= 1; dy++) {

@@ -1,4 +1,5 @@
 // Messages between the tile pool (pool.ts) and its worker threads (worker.ts).
+import type { OffsetTask } from './offsets.ts';
 import type { LevelState, LevelStatic, PlanOptions, StateBuffers } from './types.ts';
 
 export type TileMode = 'iterate' | 'vote';
@@ -14,11 +15,14 @@ export type ToWorker =
    */
   | { type: 'run'; job: number; key: string; state: LevelState; into: StateBuffers; mode: TileMode; order: Int32Array; counters: Int32Array; changed: Int32Array }
   /** Lab of pixels from..to-1 into the shared `lab`; `rgba` and `hole` are copies of that range (from = base). */
-  | { type: 'lab'; job: number; rgba: Uint8Array; hole: Uint8Array; from: number; to: number; lab: Float32Array };
+  | { type: 'lab'; job: number; rgba: Uint8Array; hole: Uint8Array; from: number; to: number; lab: Float32Array }
+  /** The offset statistics of a fill (offsets.ts; the task's arrays are shared). */
+  | { type: 'offsets'; job: number; task: OffsetTask };
 
 /** `ran`: after a run, the tiles this worker ran and whether it finished the run's last tile. */
 export type FromWorker =
   | { type: 'ready' }
   | { type: 'ran'; job: number; tiles: number; completed: boolean }
   | { type: 'lab-done'; job: number }
+  | { type: 'offsets-done'; job: number; offsets: Int32Array }
   | { type: 'error'; message: string };

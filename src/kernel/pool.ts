@@ -8,6 +8,8 @@
 import type { Worker } from 'node:worker_threads';
 import { stateBuffers } from './assemble.ts';
 import { knownLab } from './color.ts';
+import { fillClock } from './fill-clock.ts';
+import type { OffsetTask } from './offsets.ts';
 import { allocArray, isShared } from './shared-memory.ts';
 import { runTile, searchRounds } from './tile-step.ts';
 import { startWorker, workerSource, type WorkerSource } from './worker-bundle.ts';
@@ -48,6 +50,12 @@ export interface TileExecutor {
    * it with (prepare then converts it alone).
    */
   lab(image: RgbaImage, hole: Uint8Array): Promise<Float32Array | null>;
+  /**
+   * Starts the offset statistics of `task` (runOffsetTask) on a worker thread, so the calling
+   * thread can do other work meanwhile; null when there is no worker (or the task's arrays are
+   * not shared): the caller takes them itself. No other call may be made before it settles.
+   */
+  offsets(task: OffsetTask): Promise<Int32Array> | null;
   /** Gives the executor back (a shared pool stays alive for the next run). */
   close(): Promise<void>;
 }
@@ -67,6 +75,9 @@ export const tileClock = {
 
 /** Tiles run by worker threads since the process started (tests: the workers did take part). */
 export const workerTiles = { count: 0 };
+
+/** Offset statistics taken by worker threads since the process started (tests: they were). */
+export const workerOffsets = { count: 0 };
 
 /** Tile indices, costliest (most target patches) first; ties in index order. */
 export function tileOrder(s: LevelStatic): Int32Array {
@@ -111,6 +122,10 @@ export async function sharedPool(threads: number): Promise<TileExecutor> {
   return {
     run: (...args) => guarded(() => current.executor.run(...args)),
     lab: (...args) => guarded(() => current.executor.lab(...args)),
+    offsets: (task) => {
+      const started = current.executor.offsets(task);
+      return started && guarded(() => started);
+    },
     close: () => {
       current.executor.forget();
       release();
@@ -133,7 +148,10 @@ function runInline(s: LevelStatic, state: LevelState, options: PlanOptions, mode
   for (let k = 0; k < n; k++) results.push(runTile(s, state, options, k, mode, into));
   const ms = performance.now() - t0;
   tileClock.ms += ms;
-  if (levelCost(s, mode) < INLINE_COST) tileClock.smallMs += ms;
+  if (levelCost(s, mode) < INLINE_COST) {
+    tileClock.smallMs += ms;
+    fillClock.smallTiles += ms;
+  } else fillClock.poolTiles += ms;
   return results;
 }
 
@@ -142,6 +160,7 @@ export function inlineExecutor(): TileExecutor {
   return {
     run: (s, _key, state, options, mode, into) => Promise.resolve(runInline(s, state, options, mode, into)),
     lab: () => Promise.resolve(null),
+    offsets: () => null,
     close: () => Promise.resolve(),
   };
 }
@@ -150,6 +169,8 @@ export function inlineExecutor(): TileExecutor {
 export function poolExecutor(threads: number): PoolExecutor {
   const slots: Slot[] = [];
   let current: { id: number; finish: () => void; fail: (e: Error) => void } | null = null;
+  /** The offsets a worker sent back for the current job. */
+  let offsetsFound: Int32Array | null = null;
   let jobs = 0;
   let failure: Error | null = null;
   let closed = false;
@@ -173,6 +194,12 @@ export function poolExecutor(threads: number): PoolExecutor {
         if (msg.completed && current?.id === msg.job) current.finish();
       } else if (msg.type === 'lab-done') {
         if (current?.id === msg.job) current.finish();
+      } else if (msg.type === 'offsets-done') {
+        workerOffsets.count++;
+        if (current?.id === msg.job) {
+          offsetsFound = msg.offsets;
+          current.finish();
+        }
       } else {
         fail(new Error(`kernel worker failed: ${msg.message}`));
       }
@@ -234,9 +261,12 @@ export function poolExecutor(threads: number): PoolExecutor {
         changed[k] = runTile(s, state, options, k, mode, into).changed;
         if (Atomics.add(counters, 1, 1) + 1 === n) current!.finish();
       }
-      tileClock.ms += performance.now() - t0;
+      const t1 = performance.now();
+      tileClock.ms += t1 - t0;
+      fillClock.poolTiles += t1 - t0;
       try {
         await all;
+        fillClock.poolWait += performance.now() - t1;
       } finally {
         current = null;
         for (const slot of slots) slot.worker.unref();
@@ -292,6 +322,28 @@ export function poolExecutor(threads: number): PoolExecutor {
         slot.worker.unref();
       }
       return lab;
+    },
+    offsets(task) {
+      if (failure) throw failure;
+      const slot = slots.find((x) => x.ready);
+      if (!slot || !isShared(task.lab) || !isShared(task.validSource)) return null;
+      const id = ++jobs;
+      offsetsFound = null;
+      const done = new Promise<void>((resolve, reject) => {
+        current = { id, finish: resolve, fail: reject };
+      });
+      slot.worker.ref();
+      slot.worker.postMessage({ type: 'offsets', job: id, task } satisfies ToWorker);
+      return done
+        .then(() => {
+          if (!offsetsFound) throw new Error('kernel worker finished the offsets without sending them');
+          return offsetsFound;
+        })
+        .finally(() => {
+          current = null;
+          offsetsFound = null;
+          slot.worker.unref();
+        });
     },
     async close() {
       closed = true;

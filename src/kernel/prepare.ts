@@ -4,8 +4,9 @@ import { knownLab } from './color.ts';
 import { KernelError } from './errors.ts';
 import { depthAt, dilateBox, distanceToKnown, type HoleDepth } from './geometry.ts';
 import { featureWeight, staticFeatures } from './features.ts';
+import { fillClock } from './fill-clock.ts';
 import { countSet } from './mask.ts';
-import { dominantOffsets, offsetLevel, scaleOffsets, usesOffsets } from './offsets.ts';
+import { offsetLevel, runOffsetTask, scaleOffsets, usesOffsets, type OffsetTask } from './offsets.ts';
 import { levelPatchSize, patchRadius } from './patch-size.ts';
 import { downscale, halfSize, type PyramidLevel } from './pyramid.ts';
 import { allocArray } from './shared-memory.ts';
@@ -26,6 +27,11 @@ export interface PrepareSettings {
    * memory when `shared`): the in-process driver converts it on several threads (knownLab).
    */
   lab?: Float32Array;
+  /**
+   * Take the offset statistics (default true). The in-process driver passes false and takes them
+   * on a worker thread while the calling thread peels the top level (offsetTask, applyOffsets).
+   */
+  offsets?: boolean;
 }
 
 export function checkImage(image: RgbaImage): void {
@@ -142,16 +148,29 @@ export function buildLevel(level: number, pyr: PyramidLevel, options: PlanOption
 
 /**
  * Offset statistics (offsets.ts): taken once, on the reference level, and scaled to every level
- * whose search uses them.
+ * whose search uses them. The task to take them; null when no level uses them.
  */
-function addOffsets(levels: LevelStatic[], options: PlanOptions): void {
+export function offsetTask(levels: readonly LevelStatic[], options: PlanOptions): OffsetTask | null {
   const ref = offsetLevel(levels);
-  if (!levels.some((s) => usesOffsets(s.level, ref))) return;
+  if (!levels.some((s) => usesOffsets(s.level, ref))) return null;
   const s = levels[ref];
-  const found = dominantOffsets(s.lab, s.validSource, s.width, s.height, patchRadius(options, ref), options.seed, ref);
+  return { level: ref, lab: s.lab, validSource: s.validSource, width: s.width, height: s.height, r: patchRadius(options, ref), seed: options.seed };
+}
+
+/** Sets the offsets of every level that uses them from `found`, the reference level's (runOffsetTask). */
+export function applyOffsets(levels: readonly LevelStatic[], options: PlanOptions, found: Int32Array): void {
+  const ref = offsetLevel(levels);
   for (const t of levels) {
     if (usesOffsets(t.level, ref)) t.offsets = scaleOffsets(found, ref - t.level, t.width, t.height, patchRadius(options, t.level));
   }
+}
+
+function addOffsets(levels: LevelStatic[], options: PlanOptions): void {
+  const task = offsetTask(levels, options);
+  if (!task) return;
+  const t0 = performance.now();
+  applyOffsets(levels, options, runOffsetTask(task));
+  fillClock.offsets += performance.now() - t0;
 }
 
 function levelPlan(s: LevelStatic): LevelPlan {
@@ -208,6 +227,6 @@ export function prepare(image: RgbaImage, hole: Uint8Array, donor: Uint8Array | 
     levels.push(built);
     pyr = next;
   }
-  addOffsets(levels, options);
+  if (settings.offsets !== false) addOffsets(levels, options);
   return { plan: { width, height, holeCount, options, levels: levels.map(levelPlan) }, levels };
 }

@@ -4,6 +4,7 @@
 // next-state buffers, then reports how many it ran.
 import { parentPort } from 'node:worker_threads';
 import { knownLab } from './color.ts';
+import { runOffsetTask } from './offsets.ts';
 import { runTile } from './tile-step.ts';
 import type { LevelStatic, PlanOptions } from './types.ts';
 import type { ToWorker, FromWorker } from './pool-protocol.ts';
@@ -39,6 +40,10 @@ port.on('message', (msg: ToWorker) => {
       knownLab(msg.rgba, msg.hole, msg.from, msg.from, msg.to, msg.lab);
       const reply: FromWorker = { type: 'lab-done', job: msg.job };
       port.postMessage(reply);
+    } else if (msg.type === 'offsets') {
+      const offsets = runOffsetTask(msg.task);
+      const reply: FromWorker = { type: 'offsets-done', job: msg.job, offsets };
+      port.postMessage(reply, [offsets.buffer as ArrayBuffer]);
     }
   } catch (e) {
     const reply: FromWorker = { type: 'error', message: e instanceof Error ? `${e.message}\n${e.stack ?? ''}` : String(e) };

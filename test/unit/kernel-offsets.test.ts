@@ -4,9 +4,10 @@
 // them to the levels that search them; fills using them give the same bytes on one thread or two.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { dominantOffsets, OFFSET_COUNT, OFFSET_FROM_LEVEL, offsetConfidence, OFFSET_MIN_DEPTH, offsetLevel, scaleOffsets, usesOffsets } from '../../src/kernel/offsets.ts';
+import { dominantOffsets, runOffsetTask, OFFSET_COUNT, OFFSET_FROM_LEVEL, offsetConfidence, OFFSET_MIN_DEPTH, offsetLevel, scaleOffsets, usesOffsets } from '../../src/kernel/offsets.ts';
 import { inpaint, maskToBinary, prepare, resolveOptions } from '../../src/kernel/index.ts';
-import { workerTiles } from '../../src/kernel/pool.ts';
+import { poolExecutor, workerOffsets, workerTiles } from '../../src/kernel/pool.ts';
+import { offsetTask } from '../../src/kernel/prepare.ts';
 import type { RgbaImage } from '../../src/kernel/types.ts';
 import { discMask } from '../support/images.ts';
 
@@ -121,12 +122,44 @@ test('a fill searching the offsets gives the same bytes on one thread or two', a
   const img = periodicRgba(w, h, 12, 10, 3);
   const mask = discMask(w, h, 120, 95, 50);
   const one = await inpaint(img, mask, { workers: 1, seed: 5, tileSize: 24 });
+  // With two threads the offsets are taken on the worker (once it is ready: the first fill of a
+  // process may take them itself) while the calling thread peels the top level.
   let workerRan = false;
-  for (let run = 0; run < 5 && !workerRan; run++) {
+  let offsetsOnWorker = false;
+  for (let run = 0; run < 5 && !(workerRan && offsetsOnWorker); run++) {
     const before = workerTiles.count;
+    const offsetsBefore = workerOffsets.count;
     const two = await inpaint(img, mask, { workers: 2, seed: 5, tileSize: 24 });
-    workerRan = workerTiles.count > before;
+    workerRan ||= workerTiles.count > before;
+    offsetsOnWorker ||= workerOffsets.count > offsetsBefore;
     assert.deepEqual(two.data, one.data);
   }
   assert.ok(workerRan, 'a worker thread ran tiles in one of five two-thread fills');
+  assert.ok(offsetsOnWorker, 'a worker thread took the offsets in one of five two-thread fills');
+});
+
+test('offsets taken on a worker thread are those taken on the calling thread', async () => {
+  const w = 260;
+  const h = 190;
+  const hole = maskToBinary(discMask(w, h, 130, 95, 50), w, h);
+  const options = resolveOptions({ seed: 6 }).plan;
+  const { levels } = prepare(periodicRgba(w, h, 12, 10, 7), hole, null, options, { shared: true, offsets: false });
+  for (const s of levels) assert.equal(s.offsets.length, 0, 'prepare took offsets though told not to');
+  const task = offsetTask(levels, options);
+  assert.ok(task);
+  const executor = poolExecutor(1);
+  try {
+    // The worker starts in the background: until it is ready there is none to take them.
+    let pending = executor.offsets(task);
+    for (let k = 0; k < 200 && !pending; k++) {
+      await new Promise((resolve) => setTimeout(resolve, 25));
+      pending = executor.offsets(task);
+    }
+    assert.ok(pending, 'no worker became ready in 5 s');
+    const found = await pending;
+    assert.ok(found.length > 0);
+    assert.deepEqual(found, runOffsetTask(task));
+  } finally {
+    await executor.close();
+  }
 });
