@@ -19,7 +19,7 @@ export const DEFAULT_OPTIONS: Readonly<PlanOptions> = Object.freeze({
   topHoleRadius: 7,
   confidenceBase: 1.3,
   similarityScale: 1,
-  proximity: 40,
+  proximity: 80,
 });
 
 const planOptionsSchema = z
