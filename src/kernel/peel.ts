@@ -100,6 +100,50 @@ export function peelByPatches(s: LevelStatic, options: PlanOptions, rng: Xorshif
     }
   }
 
+  // The pixel being matched and its best source so far; the candidate functions below are made
+  // once, not per pixel, and read these.
+  let px = 0;
+  let py = 0;
+  let best = -1;
+  let bestD = Infinity;
+  const penaltyTo = (q: number): number => {
+    const qx = q % width;
+    const qy = (q - qx) / width;
+    return penK * Math.sqrt((qx - px) * (qx - px) + (qy - py) * (qy - py));
+  };
+  // A candidate source measured with the best distance so far as the bound (random search).
+  const tryBounded = (q: number): void => {
+    if (q < 0 || q >= n || q === best || !validSource[q]) return;
+    const pen = penaltyTo(q);
+    if (pen >= bestD) return;
+    const d = pen + maskedSsd(q, bestD - pen);
+    if (d < bestD) {
+      bestD = d;
+      best = q;
+    }
+  };
+  // A candidate measured in full; ties go to the lower index (the exhaustive scan's rule).
+  const tryFull = (q: number): void => {
+    if (q < 0 || q >= n || q === best || !validSource[q]) return;
+    const d = penaltyTo(q) + maskedSsd(q, Infinity);
+    if (d < bestD || (d === bestD && q < best)) {
+      bestD = d;
+      best = q;
+    }
+  };
+  // The sources the pixel's already matched neighbours copied, shifted to the pixel.
+  const offerNeighbours = (offer: (q: number) => void): void => {
+    for (let dy = -1; dy <= 1; dy++) {
+      for (let dx = -1; dx <= 1; dx++) {
+        const xx = px + dx;
+        const yy = py + dy;
+        if (xx < 0 || yy < 0 || xx >= width || yy >= height) continue;
+        const hn = holeIndexAt(s, yy * width + xx);
+        if (hn >= 0 && done[hn]) offer(match[hn] - dy * width - dx);
+      }
+    }
+  };
+
   while (remaining > 0) {
     layer.length = 0;
     for (let h = 0; h < holeCount; h++) {
@@ -124,50 +168,21 @@ export function peelByPatches(s: LevelStatic, options: PlanOptions, rng: Xorshif
     if (layer.length === 0) break; // unreachable while a known pixel exists; guards the loop
     for (const h of layer) {
       const p = holePixels[h];
-      const x = p % width;
-      const y = (p - x) / width;
-      let best = -1;
-      let bestD = Infinity;
-      const tryQ = (q: number): void => {
-        if (q < 0 || q >= n || q === best || !validSource[q]) return;
-        const qx = q % width;
-        const qy = (q - qx) / width;
-        const pen = penK * Math.sqrt((qx - x) * (qx - x) + (qy - y) * (qy - y));
-        if (pen >= bestD) return;
-        const d = pen + maskedSsd(q, bestD - pen);
-        if (d < bestD) {
-          bestD = d;
-          best = q;
-        }
-      };
-      gather(p, x, y);
+      px = p % width;
+      py = (p - px) / width;
+      best = -1;
+      bestD = Infinity;
+      gather(p, px, py);
       if (exhaustive) {
         // A bound first, from the sources the neighbours of earlier rings copied, shifted
         // (coherence): with it most sources fall to the proximity prior or to the first rows of
         // the SSD. The scan keeps the smallest distance and, among equal ones, the lowest index,
         // which is what a scan in index order without the bound keeps: a source that only ties
         // is taken if its index is lower, on its full distance.
-        for (let dy = -1; dy <= 1; dy++) {
-          for (let dx = -1; dx <= 1; dx++) {
-            const xx = x + dx;
-            const yy = y + dy;
-            if (xx < 0 || yy < 0 || xx >= width || yy >= height) continue;
-            const hn = holeIndexAt(s, yy * width + xx);
-            if (hn < 0 || !done[hn]) continue;
-            const q = match[hn] - dy * width - dx;
-            if (q < 0 || q >= n || q === best || !validSource[q]) continue;
-            const qx = q % width;
-            const qy = (q - qx) / width;
-            const d = penK * Math.sqrt((qx - x) * (qx - x) + (qy - y) * (qy - y)) + maskedSsd(q, Infinity);
-            if (d < bestD || (d === bestD && q < best)) {
-              bestD = d;
-              best = q;
-            }
-          }
-        }
+        offerNeighbours(tryFull);
         for (let k = 0; k < sources.length; k++) {
-          const dx = sourceX[k] - x;
-          const dy = sourceY[k] - y;
+          const dx = sourceX[k] - px;
+          const dy = sourceY[k] - py;
           const pen = penK * Math.sqrt(dx * dx + dy * dy);
           const q = sources[k];
           if (pen > bestD || q === best) continue;
@@ -181,23 +196,15 @@ export function peelByPatches(s: LevelStatic, options: PlanOptions, rng: Xorshif
         }
       } else {
         // Neighbours already matched suggest their source, shifted (coherence).
-        for (let dy = -1; dy <= 1; dy++) {
-          for (let dx = -1; dx <= 1; dx++) {
-            const xx = x + dx;
-            const yy = y + dy;
-            if (xx < 0 || yy < 0 || xx >= width || yy >= height) continue;
-            const hn = holeIndexAt(s, yy * width + xx);
-            if (hn >= 0 && done[hn]) tryQ(match[hn] - dy * width - dx);
-          }
-        }
-        for (let k = 0; k < RANDOM_TRIES; k++) tryQ(randomSource(s, r, rng));
+        offerNeighbours(tryBounded);
+        for (let k = 0; k < RANDOM_TRIES; k++) tryBounded(randomSource(s, r, rng));
         if (best < 0) best = randomSource(s, r, rng);
         const bx = best % width;
         const by = (best - bx) / width;
         for (let radius = maxRadius; radius >= 1; radius >>= 1) {
           const cx = Math.min(Math.max(bx + rng.below(2 * radius + 1) - radius, r), width - 1 - r);
           const cy = Math.min(Math.max(by + rng.below(2 * radius + 1) - radius, r), height - 1 - r);
-          tryQ(cy * width + cx);
+          tryBounded(cy * width + cx);
         }
       }
       match[h] = best;
