@@ -30,6 +30,8 @@ export interface PatchworkNames {
   readonly admissionBucket: string;
   historySubject(id: string): string;
   inboxSubject(id: string): string;
+  /** Core subject of a running job's live progress (src/common/live-hints.ts): not in the stream. */
+  liveSubject(id: string): string;
 }
 
 export interface NameOverrides {
@@ -56,6 +58,7 @@ export function patchworkNames(namespace = 'job', overrides: NameOverrides = {})
     admissionBucket: `${ns}_admission`,
     historySubject: (id) => `${ns}.${id}.events`,
     inboxSubject: (id) => `${ns}.${id}.inbox`,
+    liveSubject: (id) => `${ns}.${id}.live`,
   };
 }
 

@@ -62,7 +62,7 @@ function checkWatch(views: JobView[]): void {
   previews.forEach((p, i) => {
     if (!firstSeen.has(p)) firstSeen.set(p, i);
   });
-  for (let i = 1; i < previews.length; i++) assert.ok(firstSeen.get(previews[i])! >= firstSeen.get(previews[i - 1])!, 'a preview never goes back to an older one');
+  for (let i = 1; i < previews.length; i++) assert.ok(firstSeen.get(previews[i])! >= firstSeen.get(previews[i - 1])!, 'a preview never goes back to an older one: ' + views.map((v) => `${v.version}:${v.status}:${v.progress.toFixed(3)}:${v.preview?.id.slice(0, 4)}`).join(' '));
   for (let i = 1; i < views.length; i++) assert.ok(views[i].progress >= views[i - 1].progress, 'progress is monotone');
 }
 

@@ -124,6 +124,15 @@ export interface TeamValue {
   budgetTargets: number;
   /** TeamSpec.store_last_step_only: only the run's last step is stored (its report alone lists results). */
   storeLastStepOnly?: boolean;
+  /** TeamSpec.live: this member publishes the run's live progress on the job's live subject (the dispatcher names it). */
+  live?: LiveValue;
+}
+
+export interface LiveValue {
+  /** Live previews' format; absent: progress only. */
+  previewFormat?: OutputFormat;
+  /** LiveSpec.preview_share. */
+  previewShare: number;
 }
 
 export interface StepReportValue {

@@ -17,6 +17,7 @@ import {
   type KernelCluster,
   type ResultRef,
   type StepReport,
+  type TeamSpec,
   type Usage,
 } from '../../kernel/client/index.ts';
 import type { ActivityRequest, Dispatcher } from '../dispatcher.ts';
@@ -36,6 +37,7 @@ import {
   type StepInput,
   type StepOutput,
   type StepReportValue,
+  type TeamValue,
 } from './activities.ts';
 import type { Admission } from './admission.ts';
 import type { TenantBlobRegistry } from './blob-registry.ts';
@@ -54,10 +56,18 @@ export interface JobDispatcherOptions {
   /** How long `kernel.nodes` waits for a first live node. Default 10 s. */
   noNodeWaitMs?: number;
   metrics?: JobMetrics;
+  /** Names the job's live subject (TeamSpec.live). */
+  liveSubject: (jobId: string) => string;
 }
 
 export function toJobSpec(job: JobSpecValue): JobSpec {
   return { jobId: job.jobId, imageBlobId: job.imageBlobId, maskBlobId: job.maskBlobId, donorBlobIds: job.donorBlobIds, options: optionsToWire(job.options) };
+}
+
+function toTeamSpec(t: TeamValue, liveSubject: string): TeamSpec {
+  const { live, ...spec } = t;
+  if (!live) return spec;
+  return { ...spec, live: { subject: liveSubject, previewShare: live.previewShare, ...(live.previewFormat ? { previewFormat: formatToWire(live.previewFormat) } : {}) } };
 }
 
 const toRefs = (refs: readonly ResultRefValue[]): ResultRef[] => refs.map((r) => ({ blobId: r.blobId, size: r.size, tiles: r.tiles }));
@@ -170,7 +180,7 @@ export class JobDispatcher implements Dispatcher {
             pushResults: i.pushResults,
             advance: i.advance,
             nextTiles: i.nextTiles,
-            team: i.team,
+            team: i.team && toTeamSpec(i.team, this.#o.liveSubject(request.instanceId)),
           },
           this.#callOptions(request, i.rank),
         );

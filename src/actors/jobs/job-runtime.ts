@@ -100,6 +100,7 @@ export async function createJobRuntime(opts: JobRuntimeOptions): Promise<JobRunt
         return late.admission!;
       },
       metrics,
+      liveSubject: names.liveSubject,
     });
     host = await ActorHost.create({
       durability: 'strict',

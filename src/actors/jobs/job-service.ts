@@ -298,7 +298,8 @@ export class ActorJobService implements JobService {
   async *watch(tenant: string, id: string, opts: { signal?: AbortSignal } = {}): AsyncIterable<JobView> {
     const st = await this.#status(tenant, id);
     if (!st) throw notFound(id);
-    yield* watchJob(this.client, id, ActorJobService.record(st), isTerminalStatus(st.status) || st.purged, opts.signal);
+    const live = { subject: this.client.storage.names.liveSubject(id), allow: (blobId: string) => this.#o.outputs.put(tenant, blobId, { jobId: id }) };
+    yield* watchJob(this.client, id, ActorJobService.record(st), isTerminalStatus(st.status) || st.purged, opts.signal, live);
   }
 
   async history(tenant: string, id: string, opts: { first?: number; after?: string | null } = {}): Promise<JobHistoryPage> {

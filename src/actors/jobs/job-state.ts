@@ -1,6 +1,6 @@
 // What the inpaint orchestration takes, records and returns, as plain values. Pure (types and
 // constants only): the orchestration, the job service and the view fold all read it.
-import type { ImageRef } from './types.ts';
+import type { ImageRef, StepOf } from './types.ts';
 import type { JobKernelOptions, JobSpecValue, OutputFormat } from './activities.ts';
 
 /** The orchestration's registered name. */
@@ -53,6 +53,14 @@ export interface FillSettings {
    * gets one. 1 = a preview after (nearly) every step.
    */
   previewShare: number;
+  /**
+   * Team runs publish live progress after every step (TeamSpec.live), with live previews within
+   * `livePreviewShare` while someone watches: the job's history records progress per run, the
+   * watch shows every step. Jobs recorded before the setting existed lack it and replay without.
+   */
+  liveProgress?: boolean;
+  /** Most kernel time live previews may take, as a share of the run's step time (LiveSpec.preview_share). */
+  livePreviewShare?: number;
   /** How often a queued job asks again for a slot, in case a wake-up was lost. */
   admissionPollMs: number;
 }
@@ -69,6 +77,8 @@ export const DEFAULT_FILL_SETTINGS: Readonly<FillSettings> = Object.freeze({
   holdPreviewsWhilePaused: true,
   previewFormat: 'jpeg',
   previewShare: 0.5,
+  liveProgress: true,
+  livePreviewShare: 0.25,
   admissionPollMs: 10_000,
 });
 
@@ -117,6 +127,8 @@ export interface JobSummary {
   levels?: number;
   iteration?: number;
   preview?: ImageRef | null;
+  /** The step `preview` shows (level, iterations done): orders it against live previews. Absent in jobs recorded before. */
+  previewStep?: StepOf;
   result?: ImageRef;
   accepting?: boolean;
   accepted?: boolean;

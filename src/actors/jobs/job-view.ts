@@ -4,8 +4,10 @@
 // - the job's history, folded event by event (JobFold): for watching, so any process can follow
 //   any job from JetStream alone.
 // Both go through `jobView`, so a job looks the same whichever way it was read. The version is
-// 2 × the orchestration's status count (`rev`) + 1 once the job has ended: it grows with every
-// change and is the same number from both sources.
+// VERSION_STRIDE × the orchestration's status count (`rev`), + VERSION_STRIDE - 1 once the job
+// has ended: it grows with every change and is the same number from both sources. The numbers in
+// between belong to a watch's live views (live-overlay.ts): live progress laid over the durable
+// view of that rev, ordered after it and before the next.
 import type { ErrorInfo } from '../../common/errors.ts';
 import type { HistoryEvent } from '../events.ts';
 import type { InstanceStatusName } from '../instance-index.ts';
@@ -25,6 +27,10 @@ export interface JobRecord {
   /** Events in the job's history so far. */
   events: number;
 }
+
+export const VERSION_STRIDE = 64;
+/** Live views one durable version has room for (its version + 1 .. + LIVE_VERSIONS; the ended view is + 63). */
+export const LIVE_VERSIONS = VERSION_STRIDE - 2;
 
 const TERMINAL: ReadonlySet<InstanceStatusName> = new Set(['COMPLETED', 'FAILED', 'CANCELED', 'TERMINATED']);
 
@@ -68,11 +74,12 @@ export function jobView(r: JobRecord): JobView {
     mask: s.mask!,
     donors: s.donors ?? [],
     preview: s.preview ?? null,
+    previewStep: s.previewStep ?? null,
     result: status === 'COMPLETED' ? (s.result ?? r.output?.result ?? null) : null,
     error,
     options: { ...options },
     stats: { kernelCpuMs: Math.round(stats.kernelCpuMs), kernelCalls: stats.kernelCalls, events: r.events, blobBytes: stats.blobBytes },
-    version: 2 * (s.rev ?? 0) + (terminal ? 1 : 0),
+    version: VERSION_STRIDE * (s.rev ?? 0) + (terminal ? VERSION_STRIDE - 1 : 0),
   };
 }
 

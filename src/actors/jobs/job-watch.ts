@@ -4,9 +4,25 @@
 // newest view whenever it asks. A slow consumer therefore gets intermediate states coalesced
 // (the newest wins) and the pump holds one record, never a queue; the final state always
 // arrives, because it is the last thing the pump publishes.
+//
+// Given a live subject, the watch also takes the job's live progress (src/common/live-hints.ts):
+// it answers each hint (asking for previews: someone is watching), makes a live preview readable
+// by the job's tenant before showing it, and lays the hints over the history's view
+// (live-overlay.ts). Hints only ever add newer progress; the history's states all still come.
+import { decodeLiveHint, encodeLive } from '../../common/live-hints.ts';
 import type { ActorClient } from '../client.ts';
 import { JobFold, jobView, type JobRecord } from './job-view.ts';
+import { LiveOverlay } from './live-overlay.ts';
 import type { JobView } from './types.ts';
+
+/** Where a watch takes live progress from, and how it lets the watcher read a live preview. */
+export interface LiveSource {
+  subject: string;
+  /** Records that the job's tenant may read this preview blob. */
+  allow(blobId: string): Promise<void>;
+}
+
+const WANT_PREVIEWS = encodeLive({ previews: true });
 
 /** The stream sequence of the last message of the job's history (0 when there is none). */
 async function lastHistorySeq(client: ActorClient, id: string): Promise<number> {
@@ -20,7 +36,7 @@ async function lastHistorySeq(client: ActorClient, id: string): Promise<number> 
   }
 }
 
-export async function* watchJob(client: ActorClient, id: string, indexed: JobRecord, terminalInIndex: boolean, signal?: AbortSignal): AsyncGenerator<JobView, void, undefined> {
+export async function* watchJob(client: ActorClient, id: string, indexed: JobRecord, terminalInIndex: boolean, signal?: AbortSignal, live?: LiveSource): AsyncGenerator<JobView, void, undefined> {
   // Finished (or purged) jobs: the index holds the final state.
   if (terminalInIndex) {
     yield jobView(indexed);
@@ -43,6 +59,31 @@ export async function* watchJob(client: ActorClient, id: string, indexed: JobRec
     publish(null);
   };
   signal?.addEventListener('abort', onAbort, { once: true });
+  const overlay = new LiveOverlay();
+  let durable: JobView | null = null;
+  const show = () => {
+    const v = durable && overlay.view(durable);
+    if (v) publish(v);
+  };
+  const hints = live ? client.storage.nc.subscribe(live.subject) : null;
+  const livePump = hints
+    ? (async () => {
+        for await (const m of hints) {
+          m.respond(WANT_PREVIEWS);
+          const h = decodeLiveHint(m.data);
+          if (!h) continue;
+          if (h.preview) {
+            // A preview the tenant could not download is not shown.
+            try {
+              await live!.allow(h.preview.id);
+            } catch {
+              delete h.preview;
+            }
+          }
+          if (overlay.hint(h)) show();
+        }
+      })()
+    : null;
   const pump = (async () => {
     try {
       const upTo = await lastHistorySeq(client, id);
@@ -58,7 +99,8 @@ export async function* watchJob(client: ActorClient, id: string, indexed: JobRec
         const v = jobView(fold.record);
         if (v.version !== shown) {
           shown = v.version;
-          publish(v);
+          durable = v;
+          show();
         }
       }
     } catch (err) {
@@ -91,5 +133,7 @@ export async function* watchJob(client: ActorClient, id: string, indexed: JobRec
     // Not awaited: the history consumer may take a while to notice it was closed.
     stop.abort();
     pump.catch(() => undefined);
+    hints?.unsubscribe();
+    livePump?.catch(() => undefined);
   }
 }

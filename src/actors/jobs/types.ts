@@ -12,6 +12,12 @@ export const TERMINAL_JOB_STATUSES: readonly JobStatus[] = ['COMPLETED', 'FAILED
 export type ColorDistance = 'cie76' | 'cie2000';
 
 /** An image stored as a content-addressed blob (id = SHA-256 hex of the encoded bytes). */
+/** A step of the fill: the level and the iterations done on it. */
+export interface StepOf {
+  level: number;
+  iteration: number;
+}
+
 export interface ImageRef {
   id: string;
   width: number;
@@ -69,6 +75,8 @@ export interface JobView {
   donors: ImageRef[];
   /** The latest full-resolution preview, after the first iteration. */
   preview: ImageRef | null;
+  /** The step `preview` shows, when known (not in the GraphQL schema: orders live previews, live-overlay.ts). */
+  previewStep?: StepOf | null;
   result: ImageRef | null;
   error: JobErrorInfo | null;
   /** The options the job runs with, defaults resolved. */

@@ -16,6 +16,7 @@
 // complete step as the picture); after each step it records progress and asks for a preview.
 import { pullChunks, shardCount, splitTiles } from '../../kernel/client/shards.ts';
 import { runBudget } from '../../kernel/client/team-steps.ts';
+import { fillFraction } from '../../kernel/fill-progress.ts';
 import {
   JobActivity,
   type BlobOutput,
@@ -97,16 +98,14 @@ export async function fill(run: JobRun): Promise<FillOutcome> {
 
   const levels = plan.levels;
   const maxIterations = plan.maxIterations;
-  const work = levels.map((l) => l.targetCount * maxIterations);
-  const totalWork = work.reduce((a, b) => a + b, 0);
-  let doneWork = 0;
+  const targetCounts = levels.map((l) => l.targetCount);
   const shardsOf = (l: number): number => shardCount(levels[l].targetCount, levels[l].tileCount, width, settings.minShardTargets);
   const solo = (l: number): boolean => shardsOf(l) === 1 && levels[l].targetCount <= settings.soloMaxTargets;
   const chunksOf = (l: number, w: readonly number[] = levels[l].tileTargets): number[][] => {
     const nodes = shardsOf(l);
     return splitTiles(w, nodes === 1 ? 1 : Math.min(levels[l].tileCount, nodes * chunksPerNode));
   };
-  const fraction = (level: number, iteration: number): number => Math.min(0.999, (doneWork + (work[level] * iteration) / maxIterations) / totalWork);
+  const fraction = (level: number, iteration: number): number => fillFraction(targetCounts, maxIterations, level, iteration);
   const progress = (level: number, iteration: number, changed: number, results: ResultRefValue[], state: Uint8Array): void =>
     run.completed({ level, iteration, results, state }, changed, { level, levels: levels.length, iteration, progress: fraction(level, iteration) });
 
@@ -123,10 +122,10 @@ export async function fill(run: JobRun): Promise<FillOutcome> {
       topLevel: levels.length - 1,
       runTargets: runBudget(levels.map((l) => l.targetCount), maxIterations, settings.runTargets),
       storeLastStepOnly: settings.teamStoreLastStepOnly === true,
-      onStep: (level, iteration, changed, converged, results, state) => {
+      ...(settings.liveProgress ? { live: { previewShare: settings.livePreviewShare ?? 0.25, ...(settings.previews ? { previewFormat: settings.previewFormat } : {}) } } : {}),
+      onStep: (level, iteration, changed, _converged, results, state) => {
         if (results) progress(level, iteration + 1, changed, results, state);
         else run.progressed({ level, levels: levels.length, iteration: iteration + 1, progress: fraction(level, iteration + 1) });
-        if (converged) doneWork += work[level];
       },
     });
     return out === 'accept' ? acceptNow() : finishWith(out.votes, out.state);
@@ -144,7 +143,6 @@ export async function fill(run: JobRun): Promise<FillOutcome> {
       while (through > 0 && solo(through - 1)) through--;
       const pushResults = shardsOf(Math.max(0, through - 1)) > 1;
       const r = await step({ level, iteration: 0, mode, previous, previousState, tiles: [], continueThroughLevel: through, pushResults, advance: false, nextTiles: [] }, 0);
-      for (const report of r.reports) if (report.converged) doneWork += work[report.level];
       const last = r.reports[r.reports.length - 1];
       if (!last || last.level !== through || !last.converged) {
         throw new Error(`kernel node stopped at level ${last?.level} iteration ${last?.iteration}, asked to go through level ${through}`);
@@ -179,7 +177,6 @@ export async function fill(run: JobRun): Promise<FillOutcome> {
     const convergedAnswers = responses.filter((r) => r.levelConverged).length;
     if (convergedAnswers === responses.length) {
       // The level converged after the previous step; go on with the step after it.
-      doneWork += work[level];
       next = after!.mode === 'vote' ? { level: 0, iteration, mode: 'vote' } : { level: after!.level, iteration: 0, mode: 'iterate' };
       chunks = afterChunks ?? chunksOf(next.level);
       continue;
@@ -189,7 +186,6 @@ export async function fill(run: JobRun): Promise<FillOutcome> {
     if (responses.some((r) => r.reports[0].level !== ran.level || r.reports[0].iteration !== ran.iteration || r.reports[0].mode !== ran.mode)) {
       throw new Error(`kernel nodes ran different steps for level ${level} iteration ${iteration}`);
     }
-    if (ran.level !== level || ran.mode !== mode) doneWork += work[level];
     if (ran.mode === 'vote') return finishWith(allResults(responses), ran.startState);
     previous = allResults(responses);
     previousState = ran.startState;

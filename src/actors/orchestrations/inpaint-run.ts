@@ -221,7 +221,7 @@ export class JobRun {
           this.#previewCostMs = out.usage.kernelMs;
           if (this.finished || step.index <= this.#shownPreview) return;
           this.#shownPreview = step.index;
-          this.status({ preview: this.imageRef(out.blob.id, contentTypeOf(format)), stats: this.statsNow() });
+          this.status({ preview: this.imageRef(out.blob.id, contentTypeOf(format)), previewStep: { level: step.level, iteration: step.iteration }, stats: this.statsNow() });
         },
         // A failed preview costs the client a picture, not the job.
         () => undefined,

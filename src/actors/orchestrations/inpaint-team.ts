@@ -7,6 +7,8 @@
 // fill with the last complete step as the picture). With `teamStoreLastStepOnly` (the default for
 // new jobs) only each run's last step is stored: the one the next run starts from, and the only
 // one previews and accept need (they come per run anyway); the steps before it record progress.
+// Watchers see the steps as they happen through live progress instead (`settings.liveProgress`:
+// member 0 of each run publishes them, TeamSpec.live; nothing the job records depends on it).
 //
 // A member whose node dies is tried again by the activity (the cluster client moves it to a live
 // node at once; it redoes the run from its start while its peers wait for it, deterministic, so
@@ -16,7 +18,7 @@
 // after one wait (--team-wait-ms) and answers as usual: deterministic, so the same bytes, and the
 // recorded member already stored its own results, so the union of what is recorded is complete.
 import { mergeTeamReports, stepAfter } from '../../kernel/client/team-steps.ts';
-import { JobActivity, type KernelMode, type ResultRefValue, type StepInput, type StepOutput } from '../jobs/activities.ts';
+import { JobActivity, type KernelMode, type LiveValue, type ResultRefValue, type StepInput, type StepOutput } from '../jobs/activities.ts';
 import { KERNEL_RETRY, type JobRun } from './inpaint-run.ts';
 
 export interface TeamFillPlan {
@@ -25,6 +27,8 @@ export interface TeamFillPlan {
   runTargets: number;
   /** Store only each run's last step (TeamSpec.store_last_step_only). */
   storeLastStepOnly: boolean;
+  /** Live progress, published by member 0 of each run (TeamSpec.live); absent: none. */
+  live?: LiveValue;
   /**
    * Called for each ITERATE step of a run, in order, once the run is recorded. `results` null:
    * the step's results were not stored (storeLastStepOnly, a step before the run's last), and
@@ -58,7 +62,15 @@ export async function teamFill(run: JobRun, plan: TeamFillPlan): Promise<{ votes
         pushResults: false,
         advance: false,
         nextTiles: [],
-        team: { run: `${job.jobId}/${runNo}`, size, index, includeVote: true, budgetTargets: plan.runTargets, ...(plan.storeLastStepOnly ? { storeLastStepOnly: true } : {}) },
+        team: {
+          run: `${job.jobId}/${runNo}`,
+          size,
+          index,
+          includeVote: true,
+          budgetTargets: plan.runTargets,
+          ...(plan.storeLastStepOnly ? { storeLastStepOnly: true } : {}),
+          ...(plan.live && index === 0 ? { live: plan.live } : {}),
+        },
       };
       const out = await ctx.call<StepOutput>(JobActivity.step, input, { retry: KERNEL_RETRY });
       run.account(out.usage, true);

@@ -1,4 +1,5 @@
 // What every kernel call needs on the node, and the plain errors calls raise.
+import type { NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import { CodedError } from '../../common/errors.ts';
 import { NodeErrorCode } from '../cluster/status.ts';
@@ -25,6 +26,8 @@ export interface ServiceDeps {
   team: TeamExchange;
   /** Team runs: longest wait for a peer's step (at least 10x the step's own time). */
   teamWaitMs: number;
+  /** Team runs: where live progress goes (TeamSpec.live). */
+  nc: NatsConnection;
 }
 
 /** Aborted when the caller gives up (cancels, or its deadline passes): queued work is dropped. */

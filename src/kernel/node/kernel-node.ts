@@ -84,7 +84,7 @@ export async function startKernelNode(config: NodeConfig, log: Logger): Promise<
     );
 
     const server = new Server(serverOptions);
-    const deps = { nodeId: config.nodeId, pool, cache, jobs, states: new StateCache(64 * MiB), hints, log, batchBytes: 256 * 1024, pushWaitMs: 20, team, teamWaitMs: config.teamWaitMs };
+    const deps = { nodeId: config.nodeId, pool, cache, jobs, states: new StateCache(64 * MiB), hints, log, batchBytes: 256 * 1024, pushWaitMs: 20, team, teamWaitMs: config.teamWaitMs, nc };
     server.addService(KernelServiceService, kernelServiceImpl(deps, admission, metrics, log));
     const health = new HealthImplementation(Object.fromEntries(HEALTH_SERVICES.map((s) => [s, 'NOT_SERVING' as const])));
     health.addToServer(server);

@@ -2,11 +2,9 @@
 // wiring is in grpc-server.ts). A Step assembles its starting state from the previous step's
 // result blobs and start-state header, decides by the kernel's own rule whether the level has
 // converged (then it runs nothing and says so), and otherwise runs its tiles on the worker pool.
-import type { BlobRef } from '../../common/blob-store.ts';
 import { CodedError } from '../../common/errors.ts';
 import { assemble, assembleValues, converged } from '../assemble.ts';
 import { finish } from '../compose.ts';
-import { encodeImage } from '../image-io.ts';
 import { initFromCoarser } from '../init-level.ts';
 import type { LevelStatic, RgbaImage } from '../types.ts';
 import { formatFromWire, modeFromWire, modeToWire, optionsToWire } from '../cluster/wire.ts';
@@ -29,6 +27,7 @@ import { acquireJob, levelOf, readResults } from './job-inputs.ts';
 import type { PreparedJob } from './job-cache.ts';
 import { decodeHeader, encodeHeader } from './state-headers.ts';
 import { startState } from './step-start.ts';
+import { storeImage } from './store-image.ts';
 import { teamRun } from './team-run.ts';
 import { runTiles, storeResults } from './tile-runner.ts';
 
@@ -188,16 +187,6 @@ async function stepValues(deps: ServiceDeps, job: PreparedJob, refs: readonly Re
   const header = decodeHeader(headerBytes, level, iteration);
   const values = usage.time(() => assembleValues(s, header, results));
   return { s, values, vote: results.every((r) => r.nnf.length === 0) };
-}
-
-async function storeImage(deps: ServiceDeps, image: RgbaImage, format: NonNullable<ReturnType<typeof formatFromWire>>, usage: CallUsage): Promise<BlobRef> {
-  const t0 = performance.now();
-  const encoded = await encodeImage(image, format);
-  usage.kernelMs += performance.now() - t0;
-  // Outputs are not read back by nodes: not kept in the cache.
-  const ref = await deps.cache.put(encoded, false);
-  usage.bytesWritten += encoded.length;
-  return ref;
 }
 
 export async function previewCall(deps: ServiceDeps, req: PreviewRequest): Promise<PreviewResponse> {

@@ -12,26 +12,32 @@
 // and a retried run, stop after the same step). The answer lists per step every tile's refs and,
 // in `stored`, this member's own, all durable by then. With `store_last_step_only` only the run's
 // last step is stored (the next run starts from it); the others' results travel as pushes only
-// and stay in the members' caches (a peer that asks again is answered from there).
+// and stay in the members' caches (a peer that asks again is answered from there). The member
+// given `live` publishes each step's progress, and previews while watched (live-progress.ts).
 //
 // A peer whose announcement does not come within the wait (max(teamWaitMs, 10x the member's own
 // step time)), or whose announced batches cannot be read by then, is absent for the rest of the
 // run: the member computes its share itself (team-peers.ts), so it never fails for want of a peer.
 import { CodedError } from '../../common/errors.ts';
-import { assemble, converged } from '../assemble.ts';
+import type { LivePreview } from '../../common/live-hints.ts';
+import { assemble, assembleValues, converged } from '../assemble.ts';
+import { fillFraction } from '../fill-progress.ts';
 import { initFromCoarser } from '../init-level.ts';
 import type { TileMode } from '../pool-protocol.ts';
-import type { LevelState, LevelStatic } from '../types.ts';
-import { modeToWire } from '../cluster/wire.ts';
+import type { ImageFormat } from '../image-io.ts';
+import type { LevelState, LevelStatic, TileResult } from '../types.ts';
+import { formatFromWire, modeToWire } from '../cluster/wire.ts';
 import { teamShares } from '../cluster/team-shares.ts';
 import type { ResultRef, StepReport, StepRequest, StepResponse, TeamSpec } from '../generated/patchwork/kernel/v1/kernel.ts';
 import { badRequest, type CallControl, type ServiceDeps } from './call-context.ts';
 import type { CallUsage } from './call-usage.ts';
 import { levelOf } from './job-inputs.ts';
+import { LiveProgress } from './live-progress.ts';
 import type { PreparedJob } from './job-cache.ts';
 import { encodeHeader } from './state-headers.ts';
 import { stateKey } from './state-cache.ts';
 import { startState } from './step-start.ts';
+import { storeImage } from './store-image.ts';
 import { TeamPeers, type PeerResults } from './team-peers.ts';
 import { runTiles } from './tile-runner.ts';
 
@@ -65,6 +71,9 @@ export async function teamRun(deps: ServiceDeps, job: PreparedJob, req: StepRequ
   const budget = Number(team.budgetTargets);
   const storeEvery = !team.storeLastStepOnly;
   const peers = new TeamPeers(deps, job, team, usage, signal);
+  const live = team.live ? new LiveProgress(deps.nc, team.live, deps.log) : null;
+  const previewFormat = team.live?.previewFormat !== undefined ? formatFromWire(team.live.previewFormat) : null;
+  const targetCounts = levels.map((l) => l.targetPixels.length);
 
   let mode = startMode;
   let s = levelOf(job, req.level);
@@ -154,9 +163,17 @@ export async function teamRun(deps: ServiceDeps, job: PreparedJob, req: StepRequ
       const tRead = performance.now();
       state = usage.time(() => assemble(level, from, all, options));
       report.converged = converged(level, state, options);
+      const stepMs = performance.now() - t0;
       deps.log.debug({ run: team.run, member: team.index, level: level.level, iteration: from.iteration, tiles: shares[team.index].length, tilesMs: round(tTiles - t0), waitMs: round(tPeers - tTiles), readMs: round(tRead - tPeers), absent: peers.absentCount, assembleMs: round(performance.now() - tRead) }, 'team step');
       if (signal.aborted) throw new CodedError('CANCELLED', 'the caller cancelled the call');
       const stop = (budget > 0 && spent >= budget) || (report.converged && !goOn());
+      if (live) {
+        const done = from.iteration + 1;
+        const hint = { level: level.level, levels: levels.length, iteration: done, progress: fillFraction(targetCounts, options.maxIterations, level.level, done), changed: report.changed };
+        // No live preview of the run's last step: the job previews it, and the answer would wait for it.
+        const render = previewFormat && !stop ? (): Promise<LivePreview> => livePreview(deps, job, level, from, all, previewFormat, usage) : null;
+        live.step(hint, stepMs, render);
+      }
       if (stop) {
         if (!storeNow) stores.push(run.storeHeld().then((refs) => (report.stored = refs)));
         // The next run (any member) starts from exactly these results: keep the state it assembles
@@ -165,10 +182,20 @@ export async function teamRun(deps: ServiceDeps, job: PreparedJob, req: StepRequ
         break;
       }
     }
+    if (live) stores.push(live.settled());
     await Promise.all(stores);
   } catch (e) {
     await Promise.allSettled(stores);
     throw e;
   }
   return { reports, usage: usage.toWire(deps.nodeId), levelConverged: false };
+}
+
+/** A step's picture at full size, stored: the job's preview of a step, made by the member. */
+async function livePreview(deps: ServiceDeps, job: PreparedJob, s: LevelStatic, from: LevelState, results: readonly TileResult[], format: ImageFormat, usage: CallUsage): Promise<LivePreview> {
+  const values = usage.time(() => assembleValues(s, from, results));
+  const { image, ms } = await deps.pool.preview(job.key, s.level, values);
+  usage.kernelMs += ms;
+  const ref = await storeImage(deps, image, format, usage);
+  return { id: ref.id, width: image.width, height: image.height, contentType: `image/${format}` };
 }

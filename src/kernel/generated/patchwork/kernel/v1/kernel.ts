@@ -235,7 +235,31 @@ export interface TeamSpec {
    * step's results (no previews of them, no accept from them) loses nothing and saves the
    * store writes of every other step. A batch that could not be pushed is stored anyway.
    */
-  storeLastStepOnly?: boolean | undefined;
+  storeLastStepOnly?:
+    | boolean
+    | undefined;
+  /**
+   * Live progress for whoever watches the job (docs/architecture.md, "Live progress"): set on
+   * one member only. After each step it publishes the step's level, iteration and progress on
+   * the job's live subject, and renders previews of steps for a watcher who asks for them.
+   * Nothing live is durable and nothing in the run depends on it: the results are the same.
+   */
+  live?: LiveSpec | undefined;
+}
+
+/** What a team member publishes as the run goes. */
+export interface LiveSpec {
+  /** Subject to publish on (a core NATS subject named by the caller). */
+  subject: string;
+  /** Format of live previews; unset: progress only, no previews. */
+  previewFormat?:
+    | ImageFormat
+    | undefined;
+  /**
+   * Most kernel time live previews may take, as a share of the run's step time: after a preview
+   * that took p ms, the next is rendered once the steps since took p / preview_share ms.
+   */
+  previewShare: number;
 }
 
 /** One step run by a Step call. */
@@ -1463,7 +1487,15 @@ export const StepRequest: MessageFns<StepRequest> = {
 };
 
 function createBaseTeamSpec(): TeamSpec {
-  return { run: "", size: 0, index: 0, includeVote: false, budgetTargets: 0, storeLastStepOnly: undefined };
+  return {
+    run: "",
+    size: 0,
+    index: 0,
+    includeVote: false,
+    budgetTargets: 0,
+    storeLastStepOnly: undefined,
+    live: undefined,
+  };
 }
 
 export const TeamSpec: MessageFns<TeamSpec> = {
@@ -1485,6 +1517,9 @@ export const TeamSpec: MessageFns<TeamSpec> = {
     }
     if (message.storeLastStepOnly !== undefined) {
       writer.uint32(48).bool(message.storeLastStepOnly);
+    }
+    if (message.live !== undefined) {
+      LiveSpec.encode(message.live, writer.uint32(58).fork()).join();
     }
     return writer;
   },
@@ -1550,6 +1585,14 @@ export const TeamSpec: MessageFns<TeamSpec> = {
             message.storeLastStepOnly = reader.bool();
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.live = LiveSpec.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1573,6 +1616,86 @@ export const TeamSpec: MessageFns<TeamSpec> = {
     message.includeVote = object.includeVote ?? false;
     message.budgetTargets = object.budgetTargets ?? 0;
     message.storeLastStepOnly = object.storeLastStepOnly ?? undefined;
+    message.live = (object.live !== undefined && object.live !== null) ? LiveSpec.fromPartial(object.live) : undefined;
+    return message;
+  },
+};
+
+function createBaseLiveSpec(): LiveSpec {
+  return { subject: "", previewFormat: undefined, previewShare: 0 };
+}
+
+export const LiveSpec: MessageFns<LiveSpec> = {
+  encode(message: LiveSpec, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.subject !== "") {
+      writer.uint32(10).string(message.subject);
+    }
+    if (message.previewFormat !== undefined) {
+      writer.uint32(16).int32(message.previewFormat);
+    }
+    if (message.previewShare !== 0) {
+      writer.uint32(25).double(message.previewShare);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): LiveSpec {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseLiveSpec();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.subject = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.previewFormat = reader.int32() as any;
+            continue;
+          }
+          case 3: {
+            if (tag !== 25) {
+              break;
+            }
+
+            message.previewShare = reader.double();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<LiveSpec>, I>>(base?: I): LiveSpec {
+    return LiveSpec.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<LiveSpec>, I>>(object: I): LiveSpec {
+    const message = createBaseLiveSpec();
+    message.subject = object.subject ?? "";
+    message.previewFormat = object.previewFormat ?? undefined;
+    message.previewShare = object.previewShare ?? 0;
     return message;
   },
 };
