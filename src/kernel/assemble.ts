@@ -103,13 +103,30 @@ export function assemble(s: LevelStatic, state: LevelState, results: readonly Ti
   if (medianScratch.length < dist.length) medianScratch = new Float32Array(dist.length);
   const median = dist.length > 0 ? selectKthInPlace(medianScratch.subarray(0, dist.length), dist, dist.length >> 1) : 0;
   const voteScale = options.similarityScale * Math.max(median, 1e-6);
-  return { level: s.level, iteration: state.iteration + 1, values, nnf, dist, voteScale, changed, warmup: Math.max(0, state.warmup - 1) };
+  return { level: s.level, iteration: state.iteration + 1, values, nnf, dist, voteScale, changed, previousChanged: state.changed, warmup: Math.max(0, state.warmup - 1) };
 }
 
-/** True when the level may stop: enough iterations and few pixels changed in the last one. */
+/**
+ * The finest level also ends when its churn stops falling while already low: at most this many
+ * times the `convergence` bar of pixels changed, and more than in the iteration before. There the
+ * proximity prior leaves pixels moving between near-equal sources (t067 at proximity 80: 8-10%
+ * of its hole per iteration from the 5th on, never under 4%), so the level ran to maxIterations
+ * for little: 10 full-size iterations instead of 6, 25% of the one-thread time. Coarser levels
+ * keep the plain rule: they are cheap, and stopping them on a stall too lost small-hole PSNR
+ * (docs/architecture.md, Kernel, "Defaults and why").
+ */
+export const STALL_CEILING = 3;
+
+/**
+ * True when the level may stop: enough iterations and few pixels changed in the last one, or
+ * (level 0) a stalled churn (STALL_CEILING). Reads only the state's counters, so every caller
+ * (in-process driver, kernel nodes, team runs) decides alike from the same state.
+ */
 export function converged(s: LevelStatic, state: LevelState, options: PlanOptions): boolean {
   if (state.iteration >= options.maxIterations) return true;
   if (state.warmup > 0) return false;
   if (state.iteration < options.minIterations) return false;
-  return state.changed <= options.convergence * s.holePixels.length;
+  const bar = options.convergence * s.holePixels.length;
+  if (state.changed <= bar) return true;
+  return s.level === 0 && state.changed <= STALL_CEILING * bar && state.changed > state.previousChanged;
 }

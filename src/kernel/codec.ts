@@ -15,7 +15,7 @@ import type { DistanceKind, LevelPlan, LevelState, LevelStatic, Plan, PlanOption
 if (endianness() !== 'LE') throw new Error('the kernel codec assumes a little-endian host');
 
 const MAGIC = 0x314b5750; // "PWK1" read as little-endian u32
-const VERSION = 4;
+const VERSION = 5;
 
 export const BlobKind = { plan: 1, levelStatic: 2, levelState: 3, tileResult: 4 } as const;
 export type BlobKind = keyof typeof BlobKind;
@@ -188,18 +188,19 @@ export function decodeLevelStatic(blob: Uint8Array): LevelStatic {
 }
 
 export function encodeLevelState(s: LevelState): Uint8Array {
-  return encodeRaw(BlobKind.levelState, [s.level, s.iteration, s.voteScale, s.changed, s.warmup], [s.values, s.nnf, s.dist]);
+  return encodeRaw(BlobKind.levelState, [s.level, s.iteration, s.voteScale, s.changed, s.warmup, s.previousChanged], [s.values, s.nnf, s.dist]);
 }
 
 export function decodeLevelState(blob: Uint8Array): LevelState {
   const { scalars, arrays } = decodeRaw(blob, BlobKind.levelState);
-  expect(scalars, arrays, 5, [Float32Array, Int32Array, Float32Array]);
+  expect(scalars, arrays, 6, [Float32Array, Int32Array, Float32Array]);
   return {
     level: scalars[0],
     iteration: scalars[1],
     voteScale: scalars[2],
     changed: scalars[3],
     warmup: scalars[4],
+    previousChanged: scalars[5],
     values: arrays[0] as Float32Array,
     nnf: arrays[1] as Int32Array,
     dist: arrays[2] as Float32Array,

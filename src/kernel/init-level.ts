@@ -26,6 +26,7 @@ function emptyState(s: LevelStatic): LevelState {
     dist: allocArray(Float32Array, targetCount, shared).fill(-1),
     voteScale: 0,
     changed: holeCount,
+    previousChanged: holeCount,
     warmup: 0,
   };
 }

@@ -119,6 +119,8 @@ export interface LevelState {
   voteScale: number;
   /** Hole pixels changed by the last iteration (the level's first state: holeCount). */
   changed: number;
+  /** Hole pixels changed by the iteration before the last (holeCount until there was one). */
+  previousChanged: number;
   /** Iterations still to run search-only (no vote) before EM proper starts; counts down. */
   warmup: number;
 }

@@ -14,7 +14,7 @@ test('the warm-up runs a synthetic fill on the pool and leaves no job, state or 
     assert.ok(ms > 0);
     assert.equal(pool.running, 0);
     assert.equal(pool.queued, 0);
-    const state: LevelState = { level: 0, iteration: 0, values: new Float32Array(0), nnf: new Int32Array(0), dist: new Float32Array(0), voteScale: 1, changed: 0, warmup: 0 };
+    const state: LevelState = { level: 0, iteration: 0, values: new Float32Array(0), nnf: new Int32Array(0), dist: new Float32Array(0), voteScale: 1, changed: 0, previousChanged: 0, warmup: 0 };
     const stateId = pool.addState(state);
     await assert.rejects(pool.tile('warm-up:synthetic', stateId, 0, 0, 'iterate'), /not in the pool/);
     pool.dropState(stateId);

@@ -21,6 +21,7 @@ import {
   type StateBuffers,
   type TileResult,
 } from '../../src/kernel/index.ts';
+import { STALL_CEILING } from '../../src/kernel/assemble.ts';
 import { allocArray, dropRecycled, recycleShared } from '../../src/kernel/shared-memory.ts';
 import { discMask, rectMask, texturedImage } from '../support/images.ts';
 
@@ -172,6 +173,40 @@ test('a level converges: pixels changed fall, and the level stops by maxIteratio
   assert.ok(state.iteration <= base.maxIterations);
   const voted = changed.slice(2); // after the two search-only iterations
   assert.ok(voted[voted.length - 1] < voted[0], `changed ${changed}`);
+});
+
+test('the full-size level also stops when its churn stalls while low; coarser levels only under the bar', () => {
+  const { levels } = setup();
+  const fine = levels[0];
+  const coarse = { ...levels[1], level: 1 };
+  assert.equal(fine.level, 0);
+  const holes = fine.holePixels.length;
+  const bar = base.convergence * holes;
+  const at = (s: LevelStatic, changed: number, previousChanged: number, iteration = 5): boolean =>
+    converged(s, { level: s.level, iteration, values: new Float32Array(0), nnf: new Int32Array(0), dist: new Float32Array(0), voteScale: 1, changed, previousChanged, warmup: 0 }, base);
+  const low = Math.floor(2 * bar);
+  // Still falling: go on; no longer falling: stop (level 0 only).
+  assert.equal(at(fine, low, low + 10), false);
+  assert.equal(at(fine, low, low), false);
+  assert.equal(at(fine, low, low - 10), true);
+  assert.equal(at({ ...coarse, holePixels: fine.holePixels }, low, low - 10), false);
+  // Above STALL_CEILING x the bar a stall does not stop the level; under the bar it always stops.
+  assert.equal(at(fine, Math.ceil(STALL_CEILING * bar) + 1, 1), false);
+  assert.equal(at(fine, Math.floor(bar), holes), true);
+  // Before minIterations nothing stops it; at maxIterations it stops whatever changed.
+  assert.equal(at(fine, low, 1, base.minIterations - 1), false);
+  assert.equal(at(fine, holes, holes, base.maxIterations), true);
+});
+
+test('assemble carries the last change count into previousChanged (so the stall rule works from any copy of the state)', () => {
+  const { levels } = setup();
+  const s = levels[levels.length - 1];
+  const first = initTopLevel(s, base);
+  assert.equal(first.previousChanged, first.changed);
+  const second = iterate(s, first, base);
+  const third = iterate(s, second, base);
+  assert.equal(second.previousChanged, first.changed);
+  assert.equal(third.previousChanged, second.changed);
 });
 
 test('recycled shared arrays come back zeroed, to allocations of their size only', () => {
