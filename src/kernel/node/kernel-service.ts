@@ -149,7 +149,7 @@ export async function stepCall(deps: ServiceDeps, req: StepRequest, control: Cal
       if (through === undefined) break;
       const level = s;
       const from = state;
-      state = usage.time(() => assemble(level, from, run.results, options, run.into));
+      state = usage.time(() => assemble(level, from, run.results, options));
       report.converged = converged(s, state, options);
       if (control.signal.aborted) throw new CodedError('CANCELLED', 'the caller cancelled the call');
       if (!report.converged) continue;

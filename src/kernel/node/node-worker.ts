@@ -9,7 +9,7 @@ import { isKernelError } from '../errors.ts';
 import { prepare } from '../prepare.ts';
 import { initFromCoarser } from '../init-level.ts';
 import { runTile } from '../tile-step.ts';
-import type { LevelState, StateBuffers, TileResult } from '../types.ts';
+import type { LevelState, TileResult } from '../types.ts';
 import { encodeHeader } from './state-headers.ts';
 import type { FromWorker, StepEvent, ToWorker, WorkerJob } from './worker-protocol.ts';
 
@@ -18,7 +18,6 @@ const port = parentPort;
 
 const jobs = new Map<string, WorkerJob>();
 const states = new Map<number, LevelState>();
-const outputs = new Map<number, StateBuffers>();
 
 function job(jobKey: string): WorkerJob {
   const j = jobs.get(jobKey);
@@ -42,12 +41,6 @@ port.on('message', (msg: ToWorker) => {
       case 'dropState':
         states.delete(msg.stateId);
         break;
-      case 'output':
-        outputs.set(msg.outputId, msg.into);
-        break;
-      case 'dropOutput':
-        outputs.delete(msg.outputId);
-        break;
       case 'prepare': {
         const t0 = performance.now();
         const prepared = prepare(msg.image, msg.hole, msg.donor, msg.options, { shared: true });
@@ -59,15 +52,6 @@ port.on('message', (msg: ToWorker) => {
         const j = job(msg.jobKey);
         const state = states.get(msg.stateId);
         if (!state) throw new Error(`state ${msg.stateId} is not installed in this worker`);
-        if (msg.outputId !== undefined) {
-          // Written into the shared next state: nothing to allocate here, transfer or copy there.
-          const into = outputs.get(msg.outputId);
-          if (!into) throw new Error(`output ${msg.outputId} is not installed in this worker`);
-          const t0 = performance.now();
-          const { changed } = runTile(j.levels[msg.level], state, j.options, msg.tile, msg.mode, into);
-          port.postMessage({ type: 'tileInto', id, changed, ms: performance.now() - t0 } satisfies FromWorker);
-          break;
-        }
         const t0 = performance.now();
         const result = runTile(j.levels[msg.level], state, j.options, msg.tile, msg.mode);
         const reply: FromWorker = { type: 'tile', id, result, ms: performance.now() - t0 };

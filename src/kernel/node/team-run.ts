@@ -152,8 +152,7 @@ export async function teamRun(deps: ServiceDeps, job: PreparedJob, req: StepRequ
       spent += level.targetPixels.length;
       if (stepMode === 'vote') break;
       const tRead = performance.now();
-      // Into the buffers this member's tiles wrote: only the peers' tiles are copied.
-      state = usage.time(() => assemble(level, from, all, options, run.into));
+      state = usage.time(() => assemble(level, from, all, options));
       report.converged = converged(level, state, options);
       deps.log.debug({ run: team.run, member: team.index, level: level.level, iteration: from.iteration, tiles: shares[team.index].length, tilesMs: round(tTiles - t0), waitMs: round(tPeers - tTiles), readMs: round(tRead - tPeers), absent: peers.absentCount, assembleMs: round(performance.now() - tRead) }, 'team step');
       if (signal.aborted) throw new CodedError('CANCELLED', 'the caller cancelled the call');

@@ -2,19 +2,11 @@
 // so storing overlaps computing; each batch is also pushed to the job's other nodes first. A team
 // run's step that needs no durable results (store_last_step_only, not the run's last step) holds
 // its batches in the node's cache instead, stored only if the step turns out to end the run.
-//
-// On a level prepared on shared memory (every job a node prepares), the tiles write their ranges
-// of the next state straight into that state's buffers (`into`, as the in-process pool does), and
-// a tile's result is a view of them: the worker allocates, transfers and the main thread copies
-// nothing per tile (postMessage of the transferred results was ~70 ms of a worker's CPU per
-// 1024x768 fill in CPU profiles), and `assemble` given the same buffers does not copy these tiles
-// again. Paired runs could not resolve a CPU change (docs/architecture.md, "The node").
 import { blobIdOf } from '../../common/blob-store.ts';
-import { stateBuffers } from '../assemble.ts';
 import { encodeResultBatch } from '../cluster/result-batch.ts';
 import type { TileMode } from '../pool-protocol.ts';
-import { isShared, toShared } from '../shared-memory.ts';
-import type { LevelState, LevelStatic, StateBuffers, TileResult } from '../types.ts';
+import { toShared } from '../shared-memory.ts';
+import type { LevelState, TileResult } from '../types.ts';
 import type { ResultRef } from '../generated/patchwork/kernel/v1/kernel.ts';
 import type { ServiceDeps } from './call-context.ts';
 import type { CallUsage } from './call-usage.ts';
@@ -128,31 +120,9 @@ export function shareState(state: LevelState): LevelState {
   return { ...state, values: toShared(state.values, true), nnf: toShared(state.nnf, true), dist: toShared(state.dist, true) };
 }
 
-/**
- * Diagnostic switch for paired measurements (bench/cluster-threads.ts --ab-env
- * PATCHWORK_NODE_TILES_INTO_STATE=0): 0 gives the old path (results transferred per tile, copied
- * by `assemble`). Same bytes either way.
- */
-const TILES_INTO_STATE = process.env.PATCHWORK_NODE_TILES_INTO_STATE !== '0';
-
-/** A tile's result as the view of `into` it was written to (runTile's result with `into`). */
-export function resultIn(s: LevelStatic, into: StateBuffers, iteration: number, tile: number, mode: TileMode, changed: number): TileResult {
-  const values = into.values.subarray(s.tileHoleStart[tile] * 3, s.tileHoleStart[tile + 1] * 3);
-  if (mode === 'vote') return { level: s.level, iteration, tile, values, nnf: new Int32Array(0), dist: new Float32Array(0), changed };
-  const t0 = s.tileTargetStart[tile];
-  const t1 = s.tileTargetStart[tile + 1];
-  return { level: s.level, iteration, tile, values, nnf: into.nnf.subarray(t0, t1), dist: into.dist.subarray(t0, t1), changed };
-}
-
 export interface TileRun {
   /** In the order of `tiles`. */
   results: TileResult[];
-  /**
-   * The buffers the tiles wrote into (their results are views of them), to assemble the next
-   * state into; undefined when the level is not on shared memory (results are their own arrays).
-   * Fresh per call: nothing writes them again, so they may become the next state.
-   */
-  into: StateBuffers | undefined;
   /** Settles when every batch is stored (with `store` false: every batch that was not held back). */
   refs: Promise<ResultRef[]>;
   /** Stores the batches held back (`store` false) too; settles with every batch's ref. */
@@ -175,9 +145,6 @@ export interface TileRun {
 export async function runTiles(deps: ServiceDeps, job: PreparedJob, level: number, state: LevelState, tiles: readonly number[], mode: TileMode, usage: CallUsage, push: boolean, signal?: AbortSignal, announce = false, store = true, keep = true): Promise<TileRun> {
   // On shared memory, every worker reads the state without a copy.
   const stateId = deps.pool.addState(usage.time(() => shareState(state)));
-  const s = job.levels[level];
-  const into = s && isShared(s.lab) && TILES_INTO_STATE ? stateBuffers(s, mode) : undefined;
-  const outputId = into ? deps.pool.addOutput(into) : undefined;
   const batcher = keep ? new ResultBatcher(deps, job.key, usage, push, announce, store) : undefined;
   const results = new Array<TileResult>(tiles.length);
   const tileMs: Record<number, number> = {};
@@ -186,10 +153,7 @@ export async function runTiles(deps: ServiceDeps, job: PreparedJob, level: numbe
   try {
     await Promise.all(
       tiles.map(async (tile, i) => {
-        const { result, ms } =
-          outputId !== undefined
-            ? await deps.pool.tileInto(job.key, stateId, outputId, level, tile, mode, signal).then((r) => ({ result: resultIn(s, into!, state.iteration, tile, mode, r.changed), ms: r.ms }))
-            : await deps.pool.tile(job.key, stateId, level, tile, mode, signal);
+        const { result, ms } = await deps.pool.tile(job.key, stateId, level, tile, mode, signal);
         usage.kernelMs += ms;
         tileMs[tile] = Math.round(ms * 100) / 100;
         changed += result.changed;
@@ -205,7 +169,6 @@ export async function runTiles(deps: ServiceDeps, job: PreparedJob, level: numbe
     throw e;
   } finally {
     deps.pool.dropState(stateId);
-    if (outputId !== undefined) deps.pool.dropOutput(outputId);
   }
   const refs = batcher ? batcher.done() : Promise.resolve([]);
   refs.catch(() => undefined); // observed by the caller; never an unhandled rejection
@@ -215,5 +178,5 @@ export async function runTiles(deps: ServiceDeps, job: PreparedJob, level: numbe
     all.catch(() => undefined); // observed by the caller
     return all;
   };
-  return { results, into, refs, storeHeld, changed, tileMs, known, allPushed: batcher?.allPushed ?? true };
+  return { results, refs, storeHeld, changed, tileMs, known, allPushed: batcher?.allPushed ?? true };
 }

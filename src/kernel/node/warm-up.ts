@@ -1,16 +1,16 @@
 // A kernel node's start-up warm-up: one small synthetic fill through the same worker-pool paths
 // real calls take (prepare in a worker; a whole-levels task, as a one-worker node's continue
-// mode runs; tile tasks in iterate and vote mode on states shared from this thread, written into
-// shared next-state buffers and assembled here, as tile-runner.ts runs them), so the node's first job does not pay for V8 compiling, and re-compiling after type
+// mode runs; tile tasks in iterate and vote mode on states shared from this thread, assembled
+// here), so the node's first job does not pay for V8 compiling, and re-compiling after type
 // feedback changes, the kernel's code. Measured (bench/cluster-threads.ts, docs/architecture.md,
 // "Where a second node's CPU goes"): a fresh node's first fill cost ~+1 s CPU over a warm one.
 // The synthetic job lives in the pool under its own key and is forgotten at the end; nothing it
 // does is visible to calls (the kernel is deterministic per job and keeps no state across jobs).
-import { assemble, converged, stateBuffers } from '../assemble.ts';
+import { assemble, converged } from '../assemble.ts';
 import { initFromCoarser, initTopLevel } from '../init-level.ts';
 import { resolveOptions } from '../options.ts';
-import type { LevelState, LevelStatic, RgbaImage, StateBuffers, TileResult } from '../types.ts';
-import { resultIn, shareState } from './tile-runner.ts';
+import type { LevelState, RgbaImage, TileResult } from '../types.ts';
+import { shareState } from './tile-runner.ts';
 import type { WorkerPool } from './worker-pool.ts';
 
 const WIDTH = 192;
@@ -18,7 +18,7 @@ const HEIGHT = 144;
 const KEY = 'warm-up:synthetic';
 
 /** A textured picture (stripes, a gradient and hashed noise) with a rectangular hole. */
-export function syntheticInputs(): { image: RgbaImage; hole: Uint8Array } {
+function syntheticInputs(): { image: RgbaImage; hole: Uint8Array } {
   const data = new Uint8Array(WIDTH * HEIGHT * 4);
   const hole = new Uint8Array(WIDTH * HEIGHT);
   for (let y = 0; y < HEIGHT; y++) {
@@ -53,25 +53,20 @@ export async function warmUp(pool: WorkerPool): Promise<number> {
     for (let l = top; l >= 0; l--) {
       const s = levels[l];
       state = state === null ? initTopLevel(s, options) : initFromCoarser(s, levels[l + 1], state, options);
-      while (!converged(s, state, options)) {
-        const into = stateBuffers(s);
-        state = assemble(s, state, await tiles(pool, s, state, 'iterate', into), options, into);
-      }
+      while (!converged(s, state, options)) state = assemble(s, state, await tiles(pool, s.level, s.tiles.length >> 2, state, 'iterate'), options);
     }
-    await tiles(pool, levels[0], state!, 'vote', stateBuffers(levels[0], 'vote'));
+    await tiles(pool, 0, levels[0].tiles.length >> 2, state!, 'vote');
   } finally {
     pool.forgetJob(KEY);
   }
   return performance.now() - t0;
 }
 
-async function tiles(pool: WorkerPool, s: LevelStatic, state: LevelState, mode: 'iterate' | 'vote', into: StateBuffers): Promise<TileResult[]> {
+async function tiles(pool: WorkerPool, level: number, count: number, state: LevelState, mode: 'iterate' | 'vote'): Promise<TileResult[]> {
   const stateId = pool.addState(shareState(state));
-  const outputId = pool.addOutput(into);
   try {
-    return await Promise.all(Array.from({ length: s.tiles.length >> 2 }, async (_, k) => resultIn(s, into, state.iteration, k, mode, (await pool.tileInto(KEY, stateId, outputId, s.level, k, mode)).changed)));
+    return await Promise.all(Array.from({ length: count }, async (_, k) => (await pool.tile(KEY, stateId, level, k, mode)).result));
   } finally {
     pool.dropState(stateId);
-    pool.dropOutput(outputId);
   }
 }

@@ -1,15 +1,14 @@
 // The node's worker threads: one FIFO of kernel tasks (prepare, tile, preview) served by N
 // workers, each holding at most two tasks (one running, one waiting) so it never idles while
-// the main thread is busy with I/O. Jobs, level states and outputs (the shared buffers tiles
-// write the next state into) are installed in a worker lazily, just before its first task that
-// needs them; a worker that dies is replaced and its tasks fail.
+// the main thread is busy with I/O. Jobs and level states are installed in a worker lazily,
+// just before its first task that needs them; a worker that dies is replaced and its tasks fail.
 import type { Worker } from 'node:worker_threads';
 import { CodedError } from '../../common/errors.ts';
 import { KernelError, type KernelErrorCode } from '../errors.ts';
 import { startWorker, workerSourceSync } from '../worker-bundle.ts';
 import type { TileMode } from '../pool-protocol.ts';
 import type { Prepared } from '../prepare.ts';
-import type { LevelState, PlanOptions, RgbaImage, StateBuffers, TileResult } from '../types.ts';
+import type { LevelState, PlanOptions, RgbaImage, TileResult } from '../types.ts';
 import type { FromWorker, StepEvent, ToWorker, WorkerJob } from './worker-protocol.ts';
 
 /** The worker's code: bundled from node-worker.ts when running from sources (worker-bundle.ts). */
@@ -23,7 +22,6 @@ interface Task {
   msg: TaskMessage;
   jobKey?: string;
   stateId?: number;
-  outputId?: number;
   /** Intermediate messages of a long task ('levels'); the task ends with its final reply. */
   onStep?: (step: StepEvent) => void;
   /** A queued task whose signal has aborted is dropped instead of run. */
@@ -37,7 +35,6 @@ interface Slot {
   ready: boolean;
   jobs: Set<string>;
   states: Set<number>;
-  outputs: Set<number>;
   inFlight: Map<number, Task>;
 }
 
@@ -48,10 +45,8 @@ export class WorkerPool {
   readonly #jobs = new Map<string, WorkerJob>();
   readonly #states = new Map<number, LevelState>();
   readonly #stateIds = new Map<LevelState, { id: number; users: number }>();
-  readonly #outputs = new Map<number, StateBuffers>();
   #nextId = 1;
   #nextState = 1;
-  #nextOutput = 1;
   #closed = false;
 
   constructor(size: number) {
@@ -108,23 +103,6 @@ export class WorkerPool {
     }
   }
 
-  /**
-   * Installs buffers (on shared memory) that tile tasks given its id write their ranges of the
-   * next state into (lazily, per worker); release it with dropOutput once the tiles are done.
-   */
-  addOutput(into: StateBuffers): number {
-    const id = this.#nextOutput++;
-    this.#outputs.set(id, into);
-    return id;
-  }
-
-  dropOutput(outputId: number): void {
-    if (!this.#outputs.delete(outputId)) return;
-    for (const slot of this.#slots) {
-      if (slot.outputs.delete(outputId)) this.#post(slot, { type: 'dropOutput', outputId });
-    }
-  }
-
   async prepare(image: RgbaImage, hole: Uint8Array, donor: Uint8Array | null, options: PlanOptions): Promise<{ prepared: Prepared; ms: number }> {
     const reply = await this.#run({ msg: { type: 'prepare', id: 0, image, hole, donor, options } });
     if (reply.type !== 'prepared') throw new Error(`worker answered ${reply.type} to prepare`);
@@ -135,13 +113,6 @@ export class WorkerPool {
     const reply = await this.#run({ msg: { type: 'tile', id: 0, jobKey, stateId, level, tile, mode }, jobKey, stateId, signal });
     if (reply.type !== 'tile') throw new Error(`worker answered ${reply.type} to tile`);
     return { result: reply.result, ms: reply.ms };
-  }
-
-  /** A tile written into output `outputId` (addOutput): its ranges are there when this resolves. */
-  async tileInto(jobKey: string, stateId: number, outputId: number, level: number, tile: number, mode: TileMode, signal?: AbortSignal): Promise<{ changed: number; ms: number }> {
-    const reply = await this.#run({ msg: { type: 'tile', id: 0, jobKey, stateId, level, tile, mode, outputId }, jobKey, stateId, outputId, signal });
-    if (reply.type !== 'tileInto') throw new Error(`worker answered ${reply.type} to a tile with an output`);
-    return { changed: reply.changed, ms: reply.ms };
   }
 
   async preview(jobKey: string, level: number, values: Float32Array): Promise<{ image: RgbaImage; ms: number }> {
@@ -200,12 +171,6 @@ export class WorkerPool {
             this.#post(slot, { type: 'state', stateId: task.stateId, state });
             slot.states.add(task.stateId);
           }
-          if (task.outputId !== undefined && !slot.outputs.has(task.outputId)) {
-            const into = this.#outputs.get(task.outputId);
-            if (!into) throw new Error(`output ${task.outputId} is not in the pool`);
-            this.#post(slot, { type: 'output', outputId: task.outputId, into });
-            slot.outputs.add(task.outputId);
-          }
         } catch (e) {
           task.reject(e as Error);
           continue;
@@ -217,7 +182,7 @@ export class WorkerPool {
   }
 
   #spawn(): Slot {
-    const slot: Slot = { worker: startWorker(workerSourceSync(WORKER_ENTRY)), ready: false, jobs: new Set(), states: new Set(), outputs: new Set(), inFlight: new Map() };
+    const slot: Slot = { worker: startWorker(workerSourceSync(WORKER_ENTRY)), ready: false, jobs: new Set(), states: new Set(), inFlight: new Map() };
     slot.worker.unref();
     slot.worker.on('message', (msg: FromWorker) => {
       if (msg.type === 'ready') {

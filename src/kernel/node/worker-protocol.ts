@@ -1,11 +1,9 @@
 // Messages between a kernel node's main thread (worker-pool.ts) and its worker threads
-// (node-worker.ts). Big static arrays travel on SharedArrayBuffers (shared, not copied). A tile
-// task with an output (the next state's buffers, shared, installed once per worker like a state)
-// writes its ranges of the next state there and answers only its counts; without one, its result
-// comes back with its buffers transferred.
+// (node-worker.ts). Big static arrays travel on SharedArrayBuffers (shared, not copied); tile
+// results come back with their buffers transferred.
 import type { TileMode } from '../pool-protocol.ts';
 import type { Prepared } from '../prepare.ts';
-import type { LevelState, LevelStatic, PlanOptions, RgbaImage, StateBuffers, TileResult } from '../types.ts';
+import type { LevelState, LevelStatic, PlanOptions, RgbaImage, TileResult } from '../types.ts';
 
 /** A prepared job as workers hold it: the photo (shared) and every level's static data. */
 export interface WorkerJob {
@@ -20,10 +18,7 @@ export type ToWorker =
   | { type: 'forget'; jobKey: string }
   | { type: 'state'; stateId: number; state: LevelState }
   | { type: 'dropState'; stateId: number }
-  | { type: 'output'; outputId: number; into: StateBuffers }
-  | { type: 'dropOutput'; outputId: number }
-  /** With `outputId`, the tile writes into that output and answers 'tileInto'. */
-  | { type: 'tile'; id: number; jobKey: string; stateId: number; level: number; tile: number; mode: TileMode; outputId?: number }
+  | { type: 'tile'; id: number; jobKey: string; stateId: number; level: number; tile: number; mode: TileMode }
   | { type: 'preview'; id: number; jobKey: string; level: number; values: Float32Array }
   /** Every step from `state` on, level after level, until level `through` converges. */
   | { type: 'levels'; id: number; jobKey: string; state: LevelState; through: number; stop: Int32Array };
@@ -46,8 +41,6 @@ export type FromWorker =
   | { type: 'ready' }
   | { type: 'prepared'; id: number; prepared: Prepared; ms: number }
   | { type: 'tile'; id: number; result: TileResult; ms: number }
-  /** A tile written into its output: its ranges are there; only the count of changed pixels comes back. */
-  | { type: 'tileInto'; id: number; changed: number; ms: number }
   | { type: 'preview'; id: number; image: RgbaImage; ms: number }
   | { type: 'step'; id: number; step: StepEvent }
   | { type: 'levels'; id: number }
