@@ -91,7 +91,7 @@ export async function inpaint(image: RgbaImage, mask: RgbaImage, input: InpaintI
       const key = `${runId}/${l}`;
       lap();
       if (state === null) {
-        state = initTopLevel(s, options);
+        state = initTopLevel(s, options, executor.sharePeel() ?? undefined);
         fillClock.peel += lap();
         if (offsets) {
           // No level has been let go of yet.

@@ -10,6 +10,7 @@ import { stateBuffers } from './assemble.ts';
 import { knownLab } from './color.ts';
 import { fillClock } from './fill-clock.ts';
 import type { OffsetTask } from './offsets.ts';
+import type { PeelJob } from './peel.ts';
 import { allocArray, isShared } from './shared-memory.ts';
 import { runTile, searchRounds } from './tile-step.ts';
 import { startWorker, workerSource, type WorkerSource } from './worker-bundle.ts';
@@ -56,6 +57,11 @@ export interface TileExecutor {
    * not shared): the caller takes them itself. No other call may be made before it settles.
    */
   offsets(task: OffsetTask): Promise<Int32Array> | null;
+  /**
+   * A function that hands a top-level peel (peel.ts, PeelJob) to every ready worker thread, which
+   * join it once free (a worker taking the offsets finishes them first); null without workers.
+   */
+  sharePeel(): ((job: PeelJob) => void) | null;
   /** Gives the executor back (a shared pool stays alive for the next run). */
   close(): Promise<void>;
 }
@@ -78,6 +84,9 @@ export const workerTiles = { count: 0 };
 
 /** Offset statistics taken by worker threads since the process started (tests: they were). */
 export const workerOffsets = { count: 0 };
+
+/** Top-level peel pixels peeled by worker threads since the process started (tests: they helped). */
+export const workerPeel = { pixels: 0 };
 
 /** Tile indices, costliest (most target patches) first; ties in index order. */
 export function tileOrder(s: LevelStatic): Int32Array {
@@ -126,6 +135,7 @@ export async function sharedPool(threads: number): Promise<TileExecutor> {
       const started = current.executor.offsets(task);
       return started && guarded(() => started);
     },
+    sharePeel: () => current.executor.sharePeel(),
     close: () => {
       current.executor.forget();
       release();
@@ -161,6 +171,7 @@ export function inlineExecutor(): TileExecutor {
     run: (s, _key, state, options, mode, into) => Promise.resolve(runInline(s, state, options, mode, into)),
     lab: () => Promise.resolve(null),
     offsets: () => null,
+    sharePeel: () => null,
     close: () => Promise.resolve(),
   };
 }
@@ -194,6 +205,8 @@ export function poolExecutor(threads: number): PoolExecutor {
         if (msg.completed && current?.id === msg.job) current.finish();
       } else if (msg.type === 'lab-done') {
         if (current?.id === msg.job) current.finish();
+      } else if (msg.type === 'peeled') {
+        workerPeel.pixels += msg.pixels;
       } else if (msg.type === 'offsets-done') {
         workerOffsets.count++;
         if (current?.id === msg.job) {
@@ -289,6 +302,14 @@ export function poolExecutor(threads: number): PoolExecutor {
         };
       }
       return results;
+    },
+    sharePeel() {
+      if (failure) throw failure;
+      const ready = slots.filter((slot) => slot.ready);
+      if (ready.length === 0) return null;
+      return (job) => {
+        for (const slot of ready) slot.worker.postMessage({ type: 'peel', job } satisfies ToWorker);
+      };
     },
     forget() {
       orderKey = null;

@@ -5,6 +5,7 @@
 import { parentPort } from 'node:worker_threads';
 import { knownLab } from './color.ts';
 import { runOffsetTask } from './offsets.ts';
+import { joinPeel } from './peel.ts';
 import { runTile } from './tile-step.ts';
 import type { LevelStatic, PlanOptions } from './types.ts';
 import type { ToWorker, FromWorker } from './pool-protocol.ts';
@@ -39,6 +40,9 @@ port.on('message', (msg: ToWorker) => {
     } else if (msg.type === 'lab') {
       knownLab(msg.rgba, msg.hole, msg.from, msg.from, msg.to, msg.lab);
       const reply: FromWorker = { type: 'lab-done', job: msg.job };
+      port.postMessage(reply);
+    } else if (msg.type === 'peel') {
+      const reply: FromWorker = { type: 'peeled', pixels: joinPeel(msg.job) };
       port.postMessage(reply);
     } else if (msg.type === 'offsets') {
       const offsets = runOffsetTask(msg.task);
