@@ -35,6 +35,13 @@ interface Slot {
  */
 export const INLINE_COST = 300;
 
+/**
+ * Once it finds no tile left, the calling thread waits up to this long on the finished-tiles
+ * counter itself (Atomics.wait) before it waits for the worker's message: a worker finishing its
+ * last tile then wakes it at once instead of through a message and the event loop.
+ */
+const SYNC_WAIT_MS = 3;
+
 function levelCost(s: LevelStatic, mode: TileMode): number {
   return s.targetPixels.length * (mode === 'vote' ? 1 : searchRounds(s.level));
 }
@@ -277,6 +284,10 @@ export function poolExecutor(threads: number): PoolExecutor {
       const t1 = performance.now();
       tileClock.ms += t1 - t0;
       fillClock.poolTiles += t1 - t0;
+      for (let seen = Atomics.load(counters, 1); seen < n && performance.now() - t1 < SYNC_WAIT_MS; seen = Atomics.load(counters, 1)) {
+        Atomics.wait(counters, 1, seen, SYNC_WAIT_MS);
+      }
+      if (Atomics.load(counters, 1) === n) current!.finish();
       try {
         await all;
         fillClock.poolWait += performance.now() - t1;

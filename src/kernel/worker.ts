@@ -33,7 +33,11 @@ port.on('message', (msg: ToWorker) => {
         const k = order[c];
         changed[k] = runTile(level.s, msg.state, level.options, k, msg.mode, msg.into).changed;
         tiles++;
-        if (Atomics.add(counters, 1, 1) + 1 === n) completed = true;
+        if (Atomics.add(counters, 1, 1) + 1 === n) {
+          completed = true;
+          // The calling thread may be waiting on the counter itself (pool.ts, SYNC_WAIT_MS).
+          Atomics.notify(counters, 1);
+        }
       }
       const reply: FromWorker = { type: 'ran', job: msg.job, tiles, completed };
       port.postMessage(reply);
