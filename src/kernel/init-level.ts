@@ -4,7 +4,7 @@
 // upscaled (offsets doubled) and its values carried down. Distances start unknown (-1): the
 // first tile step computes them against these values.
 import { patchRadius } from './patch-size.ts';
-import { peelByPatches } from './peel.ts';
+import { peelByPatches, type PeelJob } from './peel.ts';
 import { streamSeed, Xorshift32 } from './prng.ts';
 import { allocArray, isShared } from './shared-memory.ts';
 import { holeIndexAt, randomSource } from './sources.ts';
@@ -31,11 +31,11 @@ function emptyState(s: LevelStatic): LevelState {
   };
 }
 
-/** First state of the top (coarsest) level. */
-export function initTopLevel(s: LevelStatic, options: PlanOptions): LevelState {
+/** First state of the top (coarsest) level; `sharePeel` may hand the peel to helper threads (peel.ts), same bytes. */
+export function initTopLevel(s: LevelStatic, options: PlanOptions, sharePeel?: (job: PeelJob) => void): LevelState {
   const state = emptyState(s);
   const rng = new Xorshift32(streamSeed(options.seed, s.level, -1, 0));
-  const { values, match } = peelByPatches(s, options, rng);
+  const { values, match } = peelByPatches(s, options, rng, sharePeel);
   state.values.set(values);
   // Hole-centred patches start from the source their centre was peeled from; the others at
   // random. The first iterations only search (state.warmup), so no vote reads a random match.

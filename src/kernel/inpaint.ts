@@ -9,8 +9,8 @@ import { initFromCoarser, initTopLevel } from './init-level.ts';
 import { donorUnion, maskToBinary } from './mask.ts';
 import { resolveOptions, type InpaintOptionsInput } from './options.ts';
 import { inlineExecutor, sharedPool } from './pool.ts';
-import { runOffsetTask } from './offsets.ts';
-import { applyOffsets, checkImage, offsetTask, prepare } from './prepare.ts';
+import type { OffsetTask } from './offsets.ts';
+import { applyOffsets, checkImage, prepare } from './prepare.ts';
 import { dropRecycled, recycleShared } from './shared-memory.ts';
 import type { LevelState, LevelStatic, Progress, RgbaImage, StateBuffers } from './types.ts';
 
@@ -50,24 +50,22 @@ export async function inpaint(image: RgbaImage, mask: RgbaImage, input: InpaintI
       clock = now;
       return ms;
     };
-    // With workers, the offset statistics are taken on one of them while this thread peels the
-    // top level (they are first read by the top level's first tile step).
-    const prepared = prepare(image, hole, donor, options, { shared: threads > 1, lab: (await executor.lab(image, hole)) ?? undefined, offsets: threads === 1 });
+    // With workers, the offset statistics are taken on one of them while this thread builds the
+    // levels and peels the top level (they are first read by the top level's first tile step).
+    let offsets = null as Promise<Int32Array> | null;
+    const offsetsElsewhere = (task: OffsetTask): boolean => {
+      offsets = executor.offsets(task);
+      // (awaited after the peel; a failure before then must not go unhandled)
+      offsets?.catch(() => undefined);
+      return offsets !== null;
+    };
+    const prepared = prepare(image, hole, donor, options, { shared: threads > 1, lab: (await executor.lab(image, hole)) ?? undefined, offsetsElsewhere: threads > 1 ? offsetsElsewhere : undefined });
     // The last fill's shared arrays that prepare did not take over are let go now; this fill's
     // are recycled at its end when no caller can still read them (no preview to render).
     dropRecycled();
     fillClock.prepare += lap();
     if (reuse) owned.length = 0;
     if (prepared.plan.holeCount === 0) return { width: image.width, height: image.height, data: Uint8Array.from(image.data) };
-    const task = threads > 1 ? offsetTask(prepared.levels, options) : null;
-    let offsets = task && executor.offsets(task);
-    // (awaited after the peel; a failure before then must not go unhandled)
-    offsets?.catch(() => undefined);
-    if (task && !offsets) {
-      const t0 = performance.now();
-      applyOffsets(prepared.levels, options, runOffsetTask(task));
-      fillClock.offsets += performance.now() - t0;
-    }
     const runId = `r${++runCounter}`;
     // A coarser level is let go of once the next finer one has started from it (peak memory
     // sits at the finest level), so this array holds the only references to the levels.
@@ -91,7 +89,7 @@ export async function inpaint(image: RgbaImage, mask: RgbaImage, input: InpaintI
       const key = `${runId}/${l}`;
       lap();
       if (state === null) {
-        state = initTopLevel(s, options);
+        state = initTopLevel(s, options, executor.sharePeel() ?? undefined);
         fillClock.peel += lap();
         if (offsets) {
           // No level has been let go of yet.

@@ -2,10 +2,17 @@
 // each pixel takes the centre of the source patch that best matches the already-known part of
 // its own patch (Criminisi-style greedy filling, without the priority order). Structure reaching
 // the boundary is carried into the hole, which a diffusion fill would smear; EM then refines it.
+//
+// The rings are geometry alone (a ring: the hole pixels left that touch a filled one), so they
+// are found first; a pixel of ring k then reads only pixels of rings before k. With the
+// exhaustive search (small top levels, the shared cases) a pixel's match does not depend on
+// which thread or in what order its ring's pixels ran, so the calling thread and worker threads
+// can share a ring (a PeelJob): same bytes as one thread, and as a kernel node peeling alone.
 import type { LevelStatic, PlanOptions } from './types.ts';
 import type { Xorshift32 } from './prng.ts';
 import { patchRadius } from './patch-size.ts';
 import { holeIndexAt, randomSource } from './sources.ts';
+import { isShared } from './shared-memory.ts';
 
 /** Below this many sources, every source is tried for every pixel (the top level is small). */
 const EXHAUSTIVE_SOURCES = 4000;
@@ -15,39 +22,105 @@ const RANDOM_TRIES = 8;
 export interface PeelResult {
   /** Lab of each hole pixel, 3 floats per hole index. */
   values: Float32Array;
-  /** The source patch centre each hole pixel copied its value from. */
+  /** The source patch centre each hole pixel copied its value from (-1: never reached). */
   match: Int32Array;
 }
 
-export function peelByPatches(s: LevelStatic, options: PlanOptions, rng: Xorshift32): PeelResult {
+/** The peel's rings, from the hole's geometry alone. */
+export interface PeelRings {
+  /** Hole indices ring by ring, in hole-index order within a ring. */
+  order: Int32Array;
+  /** Ring k is order[ringStart[k] .. ringStart[k + 1]). */
+  ringStart: Int32Array;
+  /** Per pixel of the level: its ring, -1 for a known pixel, UNREACHED for a hole pixel no ring reaches. */
+  ringOf: Int32Array;
+}
+
+const UNREACHED = 0x7fffffff;
+
+export function peelRings(s: LevelStatic): PeelRings {
+  const { width, height, holePixels } = s;
+  const n = width * height;
+  const holeCount = holePixels.length;
+  const ringOf = new Int32Array(n).fill(-1);
+  for (let h = 0; h < holeCount; h++) ringOf[holePixels[h]] = UNREACHED;
+  const order = new Int32Array(holeCount);
+  const starts = [0];
+  let placed = 0;
+  for (let k = 0; placed < holeCount; k++) {
+    const from = placed;
+    for (let h = 0; h < holeCount; h++) {
+      const p = holePixels[h];
+      if (ringOf[p] !== UNREACHED) continue;
+      const x = p % width;
+      const y = (p - x) / width;
+      let touches = false;
+      for (let dy = -1; dy <= 1 && !touches; dy++) {
+        const yy = y + dy;
+        if (yy < 0 || yy >= height) continue;
+        for (let dx = -1; dx <= 1; dx++) {
+          const xx = x + dx;
+          if (xx >= 0 && xx < width && ringOf[yy * width + xx] < k) {
+            touches = true;
+            break;
+          }
+        }
+      }
+      if (touches) order[placed++] = h;
+    }
+    if (placed === from) break; // unreachable while a known pixel exists; guards the loop
+    // Marked after the scan: a ring's own pixels count as filled only for the next ring.
+    for (let i = from; i < placed; i++) ringOf[holePixels[order[i]]] = k;
+    starts.push(placed);
+  }
+  return { order: order.subarray(0, placed), ringStart: Int32Array.from(starts), ringOf };
+}
+
+/**
+ * One peel shared by threads: every array on shared memory. `ctrl` holds [next position of
+ * `rings.order` to claim, positions finished]; a pixel of ring k is peeled once every position
+ * before ringStart[k] is finished.
+ */
+export interface PeelJob {
+  s: LevelStatic;
+  options: PlanOptions;
+  rings: PeelRings;
+  /** The level's Lab with peeled pixels written in (only those of finished rings are read). */
+  work: Float32Array;
+  values: Float32Array;
+  match: Int32Array;
+  ctrl: Int32Array;
+}
+
+const NEXT = 0;
+const FINISHED = 1;
+/** A thread waiting this long for another's pixel gives up (a pixel takes microseconds). */
+const STALL_MS = 60_000;
+
+/**
+ * Peels a pixel of `hole index, ring` into `values`, `match` and `work`; the exhaustive search
+ * draws nothing from `rng`.
+ */
+function pixelPeeler(s: LevelStatic, options: PlanOptions, ringOf: Int32Array, work: Float32Array, values: Float32Array, match: Int32Array, rng: Xorshift32 | null): { exhaustive: boolean; peel: (h: number, ring: number) => void } {
   const { width, height, lab, holePixels, validSource, sourceCount } = s;
   const r = patchRadius(options, s.level);
   const n = width * height;
-  const holeCount = holePixels.length;
-  const work = Float32Array.from(lab);
-  const filled = new Uint8Array(n);
-  filled.fill(1);
-  for (let h = 0; h < holeCount; h++) filled[holePixels[h]] = 0;
-  const values = new Float32Array(holeCount * 3);
-  const match = new Int32Array(holeCount).fill(-1);
-  const done = new Uint8Array(holeCount);
   const exhaustive = sourceCount <= EXHAUSTIVE_SOURCES;
   const maxRadius = Math.max(width, height);
   // The proximity prior of the search (tile-step.ts), per patch: nearer sources win ties.
   const penK = (options.proximity * (2 * r + 1) ** 2) / maxRadius;
-  let remaining = holeCount;
-  const layer: number[] = [];
 
-  // A pixel's patch, gathered once per pixel (its filled pixels do not change within a layer: a
-  // layer's own pixels count as filled only after the layer): the filled pixels inside the
-  // image as offsets from the centre, in scan order, with their Lab, and where each row inside
-  // the image ends. The masked SSD then reads only those; it sums and stops early exactly as a
-  // scan of the whole patch would (same order, a check after every row inside the image).
+  // A pixel's patch, gathered once per pixel (pixels of earlier rings are filled, its own ring's
+  // are not): the filled pixels inside the image as offsets from the centre, in scan order, with
+  // their Lab, and where each row inside the image ends. The masked SSD then reads only those;
+  // it sums and stops early exactly as a scan of the whole patch would (same order, a check
+  // after every row inside the image).
   const side = 2 * r + 1;
   const offs = new Int32Array(side * side);
   const tv = new Float32Array(side * side * 3);
   const rowEnd = new Int32Array(side);
   let rows = 0;
+  let ring = 0;
   const gather = (p: number, x: number, y: number): void => {
     let k = 0;
     rows = 0;
@@ -58,7 +131,7 @@ export function peelByPatches(s: LevelStatic, options: PlanOptions, rng: Xorshif
         const xx = x + dx;
         if (xx < 0 || xx >= width) continue;
         const t = p + dy * width + dx;
-        if (!filled[t]) continue;
+        if (ringOf[t] >= ring) continue;
         offs[k] = dy * width + dx;
         tv[k * 3] = work[t * 3];
         tv[k * 3 + 1] = work[t * 3 + 1];
@@ -138,85 +211,142 @@ export function peelByPatches(s: LevelStatic, options: PlanOptions, rng: Xorshif
         const xx = px + dx;
         const yy = py + dy;
         if (xx < 0 || yy < 0 || xx >= width || yy >= height) continue;
-        const hn = holeIndexAt(s, yy * width + xx);
-        if (hn >= 0 && done[hn]) offer(match[hn] - dy * width - dx);
+        const pn = yy * width + xx;
+        const rn = ringOf[pn];
+        if (rn >= 0 && rn < ring) offer(match[holeIndexAt(s, pn)] - dy * width - dx);
       }
     }
   };
 
-  while (remaining > 0) {
-    layer.length = 0;
-    for (let h = 0; h < holeCount; h++) {
-      if (done[h]) continue;
-      const p = holePixels[h];
-      const x = p % width;
-      const y = (p - x) / width;
-      let touches = false;
-      for (let dy = -1; dy <= 1 && !touches; dy++) {
-        const yy = y + dy;
-        if (yy < 0 || yy >= height) continue;
-        for (let dx = -1; dx <= 1; dx++) {
-          const xx = x + dx;
-          if (xx >= 0 && xx < width && filled[yy * width + xx]) {
-            touches = true;
-            break;
-          }
+  const peel = (h: number, pixelRing: number): void => {
+    ring = pixelRing;
+    const p = holePixels[h];
+    px = p % width;
+    py = (p - px) / width;
+    best = -1;
+    bestD = Infinity;
+    gather(p, px, py);
+    if (exhaustive) {
+      // A bound first, from the sources the neighbours of earlier rings copied, shifted
+      // (coherence): with it most sources fall to the proximity prior or to the first rows of
+      // the SSD. The scan keeps the smallest distance and, among equal ones, the lowest index,
+      // which is what a scan in index order without the bound keeps: a source that only ties
+      // is taken if its index is lower, on its full distance.
+      offerNeighbours(tryFull);
+      for (let k = 0; k < sources.length; k++) {
+        const dx = sourceX[k] - px;
+        const dy = sourceY[k] - py;
+        const pen = penK * Math.sqrt(dx * dx + dy * dy);
+        const q = sources[k];
+        if (pen > bestD || q === best) continue;
+        const d = pen + maskedSsd(q, bestD - pen);
+        if (d < bestD) {
+          bestD = d;
+          best = q;
+        } else if (d === bestD && q < best && pen + maskedSsd(q, Infinity) === bestD) {
+          best = q;
         }
       }
-      if (touches) layer.push(h);
-    }
-    if (layer.length === 0) break; // unreachable while a known pixel exists; guards the loop
-    for (const h of layer) {
-      const p = holePixels[h];
-      px = p % width;
-      py = (p - px) / width;
-      best = -1;
-      bestD = Infinity;
-      gather(p, px, py);
-      if (exhaustive) {
-        // A bound first, from the sources the neighbours of earlier rings copied, shifted
-        // (coherence): with it most sources fall to the proximity prior or to the first rows of
-        // the SSD. The scan keeps the smallest distance and, among equal ones, the lowest index,
-        // which is what a scan in index order without the bound keeps: a source that only ties
-        // is taken if its index is lower, on its full distance.
-        offerNeighbours(tryFull);
-        for (let k = 0; k < sources.length; k++) {
-          const dx = sourceX[k] - px;
-          const dy = sourceY[k] - py;
-          const pen = penK * Math.sqrt(dx * dx + dy * dy);
-          const q = sources[k];
-          if (pen > bestD || q === best) continue;
-          const d = pen + maskedSsd(q, bestD - pen);
-          if (d < bestD) {
-            bestD = d;
-            best = q;
-          } else if (d === bestD && q < best && pen + maskedSsd(q, Infinity) === bestD) {
-            best = q;
-          }
-        }
-      } else {
-        // Neighbours already matched suggest their source, shifted (coherence).
-        offerNeighbours(tryBounded);
-        for (let k = 0; k < RANDOM_TRIES; k++) tryBounded(randomSource(s, r, rng));
-        if (best < 0) best = randomSource(s, r, rng);
-        const bx = best % width;
-        const by = (best - bx) / width;
-        for (let radius = maxRadius; radius >= 1; radius >>= 1) {
-          const cx = Math.min(Math.max(bx + rng.below(2 * radius + 1) - radius, r), width - 1 - r);
-          const cy = Math.min(Math.max(by + rng.below(2 * radius + 1) - radius, r), height - 1 - r);
-          tryBounded(cy * width + cx);
-        }
+    } else {
+      // Neighbours already matched suggest their source, shifted (coherence).
+      offerNeighbours(tryBounded);
+      for (let k = 0; k < RANDOM_TRIES; k++) tryBounded(randomSource(s, r, rng!));
+      if (best < 0) best = randomSource(s, r, rng!);
+      const bx = best % width;
+      const by = (best - bx) / width;
+      for (let radius = maxRadius; radius >= 1; radius >>= 1) {
+        const cx = Math.min(Math.max(bx + rng!.below(2 * radius + 1) - radius, r), width - 1 - r);
+        const cy = Math.min(Math.max(by + rng!.below(2 * radius + 1) - radius, r), height - 1 - r);
+        tryBounded(cy * width + cx);
       }
-      match[h] = best;
-      work[p * 3] = values[h * 3] = lab[best * 3];
-      work[p * 3 + 1] = values[h * 3 + 1] = lab[best * 3 + 1];
-      work[p * 3 + 2] = values[h * 3 + 2] = lab[best * 3 + 2];
     }
-    for (const h of layer) {
-      done[h] = 1;
-      filled[holePixels[h]] = 1;
+    match[h] = best;
+    work[p * 3] = values[h * 3] = lab[best * 3];
+    work[p * 3 + 1] = values[h * 3 + 1] = lab[best * 3 + 1];
+    work[p * 3 + 2] = values[h * 3 + 2] = lab[best * 3 + 2];
+  };
+  return { exhaustive, peel };
+}
+
+/** Claims and peels pixels of `job` until none is left to claim; the count this thread peeled. */
+export function joinPeel(job: PeelJob): number {
+  const { ctrl, rings } = job;
+  const { order, ringStart, ringOf } = rings;
+  const holePixels = job.s.holePixels;
+  const total = order.length;
+  const { peel } = pixelPeeler(job.s, job.options, ringOf, job.work, job.values, job.match, null);
+  let peeled = 0;
+  for (;;) {
+    const c = Atomics.add(ctrl, NEXT, 1);
+    if (c >= total) break;
+    const h = order[c];
+    const k = ringOf[holePixels[h]];
+    waitFinished(ctrl, ringStart[k]);
+    peel(h, k);
+    peeled++;
+    if (Atomics.add(ctrl, FINISHED, 1) + 1 === ringStart[k + 1]) Atomics.notify(ctrl, FINISHED);
+  }
+  return peeled;
+}
+
+/** Blocks until at least `count` positions are finished (another thread's pixels of an earlier ring). */
+function waitFinished(ctrl: Int32Array, count: number): void {
+  let seen = Atomics.load(ctrl, FINISHED);
+  if (seen >= count) return;
+  let since = performance.now();
+  for (;;) {
+    Atomics.wait(ctrl, FINISHED, seen, 1);
+    const now = Atomics.load(ctrl, FINISHED);
+    if (now >= count) return;
+    if (now !== seen) {
+      seen = now;
+      since = performance.now();
+    } else if (performance.now() - since > STALL_MS) {
+      throw new Error(`peel: no pixel finished for ${STALL_MS} ms (a helper thread stopped)`);
     }
-    remaining -= layer.length;
+  }
+}
+
+/** Below this many hole pixels at the top level, the calling thread peels alone. */
+export const SHARED_PEEL_PIXELS = 64;
+
+/** Whether peels are offered to helpers at all (benchmarks switch it off for paired A/B runs). */
+export const peelSharing = { enabled: true };
+
+/**
+ * `share`, when given, is offered a PeelJob before the calling thread starts on it (it hands the
+ * job to worker threads, which call joinPeel); it is only offered when the peel may be shared:
+ * exhaustive search, the level on shared memory, at least SHARED_PEEL_PIXELS pixels.
+ */
+export function peelByPatches(s: LevelStatic, options: PlanOptions, rng: Xorshift32, share?: (job: PeelJob) => void): PeelResult {
+  const { lab, holePixels } = s;
+  const holeCount = holePixels.length;
+  const rings = peelRings(s);
+  const { order, ringOf } = rings;
+  if (share && peelSharing.enabled && isShared(lab) && s.sourceCount <= EXHAUSTIVE_SOURCES && order.length >= SHARED_PEEL_PIXELS) {
+    const work = new Float32Array(new SharedArrayBuffer(lab.byteLength));
+    work.set(lab);
+    const job: PeelJob = {
+      s,
+      options,
+      rings,
+      work,
+      values: new Float32Array(new SharedArrayBuffer(holeCount * 12)),
+      match: new Int32Array(new SharedArrayBuffer(holeCount * 4)).fill(-1),
+      ctrl: new Int32Array(new SharedArrayBuffer(8)),
+    };
+    share(job);
+    joinPeel(job);
+    waitFinished(job.ctrl, order.length);
+    return { values: job.values, match: job.match };
+  }
+  const work = Float32Array.from(lab);
+  const values = new Float32Array(holeCount * 3);
+  const match = new Int32Array(holeCount).fill(-1);
+  const { peel } = pixelPeeler(s, options, ringOf, work, values, match, rng);
+  for (let c = 0; c < order.length; c++) {
+    const h = order[c];
+    peel(h, ringOf[holePixels[h]]);
   }
   return { values, match };
 }

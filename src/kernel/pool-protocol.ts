@@ -1,5 +1,6 @@
 // Messages between the tile pool (pool.ts) and its worker threads (worker.ts).
 import type { OffsetTask } from './offsets.ts';
+import type { PeelJob } from './peel.ts';
 import type { LevelState, LevelStatic, PlanOptions, StateBuffers } from './types.ts';
 
 export type TileMode = 'iterate' | 'vote';
@@ -17,7 +18,9 @@ export type ToWorker =
   /** Lab of pixels from..to-1 into the shared `lab`; `rgba` and `hole` are copies of that range (from = base). */
   | { type: 'lab'; job: number; rgba: Uint8Array; hole: Uint8Array; from: number; to: number; lab: Float32Array }
   /** The offset statistics of a fill (offsets.ts; the task's arrays are shared). */
-  | { type: 'offsets'; job: number; task: OffsetTask };
+  | { type: 'offsets'; job: number; task: OffsetTask }
+  /** Help the calling thread peel the top level (joinPeel); no reply is awaited, the job's counters say when it is done. */
+  | { type: 'peel'; job: PeelJob };
 
 /** `ran`: after a run, the tiles this worker ran and whether it finished the run's last tile. */
 export type FromWorker =
@@ -25,4 +28,6 @@ export type FromWorker =
   | { type: 'ran'; job: number; tiles: number; completed: boolean }
   | { type: 'lab-done'; job: number }
   | { type: 'offsets-done'; job: number; offsets: Int32Array }
+  /** After helping a peel: the pixels this worker peeled (0 when it came too late). */
+  | { type: 'peeled'; pixels: number }
   | { type: 'error'; message: string };

@@ -10,6 +10,7 @@ import { stateBuffers } from './assemble.ts';
 import { knownLab } from './color.ts';
 import { fillClock } from './fill-clock.ts';
 import type { OffsetTask } from './offsets.ts';
+import type { PeelJob } from './peel.ts';
 import { allocArray, isShared } from './shared-memory.ts';
 import { runTile, searchRounds } from './tile-step.ts';
 import { startWorker, workerSource, type WorkerSource } from './worker-bundle.ts';
@@ -34,6 +35,13 @@ interface Slot {
  */
 export const INLINE_COST = 300;
 
+/**
+ * Once it finds no tile left, the calling thread waits up to this long on the finished-tiles
+ * counter itself (Atomics.wait) before it waits for the worker's message: a worker finishing its
+ * last tile then wakes it at once instead of through a message and the event loop.
+ */
+const SYNC_WAIT_MS = 3;
+
 function levelCost(s: LevelStatic, mode: TileMode): number {
   return s.targetPixels.length * (mode === 'vote' ? 1 : searchRounds(s.level));
 }
@@ -56,6 +64,11 @@ export interface TileExecutor {
    * not shared): the caller takes them itself. No other call may be made before it settles.
    */
   offsets(task: OffsetTask): Promise<Int32Array> | null;
+  /**
+   * A function that hands a top-level peel (peel.ts, PeelJob) to every ready worker thread, which
+   * join it once free (a worker taking the offsets finishes them first); null without workers.
+   */
+  sharePeel(): ((job: PeelJob) => void) | null;
   /** Gives the executor back (a shared pool stays alive for the next run). */
   close(): Promise<void>;
 }
@@ -78,6 +91,9 @@ export const workerTiles = { count: 0 };
 
 /** Offset statistics taken by worker threads since the process started (tests: they were). */
 export const workerOffsets = { count: 0 };
+
+/** Top-level peel pixels peeled by worker threads since the process started (tests: they helped). */
+export const workerPeel = { pixels: 0 };
 
 /** Tile indices, costliest (most target patches) first; ties in index order. */
 export function tileOrder(s: LevelStatic): Int32Array {
@@ -126,6 +142,7 @@ export async function sharedPool(threads: number): Promise<TileExecutor> {
       const started = current.executor.offsets(task);
       return started && guarded(() => started);
     },
+    sharePeel: () => current.executor.sharePeel(),
     close: () => {
       current.executor.forget();
       release();
@@ -161,6 +178,7 @@ export function inlineExecutor(): TileExecutor {
     run: (s, _key, state, options, mode, into) => Promise.resolve(runInline(s, state, options, mode, into)),
     lab: () => Promise.resolve(null),
     offsets: () => null,
+    sharePeel: () => null,
     close: () => Promise.resolve(),
   };
 }
@@ -194,6 +212,8 @@ export function poolExecutor(threads: number): PoolExecutor {
         if (msg.completed && current?.id === msg.job) current.finish();
       } else if (msg.type === 'lab-done') {
         if (current?.id === msg.job) current.finish();
+      } else if (msg.type === 'peeled') {
+        workerPeel.pixels += msg.pixels;
       } else if (msg.type === 'offsets-done') {
         workerOffsets.count++;
         if (current?.id === msg.job) {
@@ -264,6 +284,10 @@ export function poolExecutor(threads: number): PoolExecutor {
       const t1 = performance.now();
       tileClock.ms += t1 - t0;
       fillClock.poolTiles += t1 - t0;
+      for (let seen = Atomics.load(counters, 1); seen < n && performance.now() - t1 < SYNC_WAIT_MS; seen = Atomics.load(counters, 1)) {
+        Atomics.wait(counters, 1, seen, SYNC_WAIT_MS);
+      }
+      if (Atomics.load(counters, 1) === n) current!.finish();
       try {
         await all;
         fillClock.poolWait += performance.now() - t1;
@@ -289,6 +313,14 @@ export function poolExecutor(threads: number): PoolExecutor {
         };
       }
       return results;
+    },
+    sharePeel() {
+      if (failure) throw failure;
+      const ready = slots.filter((slot) => slot.ready);
+      if (ready.length === 0) return null;
+      return (job) => {
+        for (const slot of ready) slot.worker.postMessage({ type: 'peel', job } satisfies ToWorker);
+      };
     },
     forget() {
       orderKey = null;

@@ -32,6 +32,14 @@ export interface PrepareSettings {
    * on a worker thread while the calling thread peels the top level (offsetTask, applyOffsets).
    */
   offsets?: boolean;
+  /**
+   * Takes the offset statistics elsewhere (the in-process driver: on a worker thread): called
+   * with their task as soon as the reference level's Lab and sources exist, before the levels
+   * are built, so the statistics overlap the rest of prepare; true when it took them (the caller
+   * then applies them, applyOffsets, before the top level's first tile step), false to leave them
+   * to prepare (as `offsets` says).
+   */
+  offsetsElsewhere?: (task: OffsetTask) => boolean;
 }
 
 export function checkImage(image: RgbaImage): void {
@@ -44,18 +52,16 @@ export function checkImage(image: RgbaImage): void {
   }
 }
 
-/**
- * Static data of one level; `pyr.lab` must already hold 0 on hole pixels and, for worker
- * threads, live on a SharedArrayBuffer: it is taken over, not copied. `depth` is
- * distanceToKnown(pyr.hole), passed in because prepare needs it too (one transform per level,
- * not two).
- */
-export function buildLevel(level: number, pyr: PyramidLevel, options: PlanOptions, shared: boolean, depth: HoleDepth = distanceToKnown(pyr.hole, pyr.width, pyr.height)): LevelStatic {
+/** Where a level's source patches may be centred (prepare needs the count before it builds a level). */
+export interface LevelSources {
+  validSource: Uint8Array;
+  sourceCount: number;
+}
+
+export function levelSources(level: number, pyr: PyramidLevel, options: PlanOptions, shared: boolean, rows = new Uint8Array(pyr.width * pyr.height)): LevelSources {
   const { width, height, hole, donor } = pyr;
   const n = width * height;
   const r = patchRadius(options, level);
-  const rows = new Uint8Array(n);
-  const targets = dilateBox(hole, width, height, r, rows);
   // A source patch must not touch the hole and must lie inside the donor area, if any.
   let bad = hole;
   if (donor) {
@@ -74,6 +80,29 @@ export function buildLevel(level: number, pyr: PyramidLevel, options: PlanOption
       }
     }
   }
+  return { validSource, sourceCount };
+}
+
+/**
+ * Static data of one level; `pyr.lab` must already hold 0 on hole pixels and, for worker
+ * threads, live on a SharedArrayBuffer: it is taken over, not copied. `depth` is
+ * distanceToKnown(pyr.hole) and `sources` levelSources(...), passed in because prepare needs
+ * them first (one transform per level, not two).
+ */
+export function buildLevel(
+  level: number,
+  pyr: PyramidLevel,
+  options: PlanOptions,
+  shared: boolean,
+  depth: HoleDepth = distanceToKnown(pyr.hole, pyr.width, pyr.height),
+  sources: LevelSources = levelSources(level, pyr, options, shared),
+): LevelStatic {
+  const { width, height, hole } = pyr;
+  const n = width * height;
+  const r = patchRadius(options, level);
+  const rows = new Uint8Array(n);
+  const targets = dilateBox(hole, width, height, r, rows);
+  const { validSource, sourceCount } = sources;
 
   const tiles = tileLevel(targets, width, height, options.tileSize);
   const tileTotal = tiles.length >> 2;
@@ -151,9 +180,14 @@ export function buildLevel(level: number, pyr: PyramidLevel, options: PlanOption
  * whose search uses them. The task to take them; null when no level uses them.
  */
 export function offsetTask(levels: readonly LevelStatic[], options: PlanOptions): OffsetTask | null {
-  const ref = offsetLevel(levels);
-  if (!levels.some((s) => usesOffsets(s.level, ref))) return null;
-  const s = levels[ref];
+  return taskOf(levels, options, (l) => levels[l]);
+}
+
+/** The task from the levels' sizes and the reference level's Lab and sources. */
+function taskOf(sizes: readonly { width: number; height: number }[], options: PlanOptions, at: (level: number) => { lab: Float32Array; validSource: Uint8Array; width: number; height: number }): OffsetTask | null {
+  const ref = offsetLevel(sizes);
+  if (!sizes.some((_, l) => usesOffsets(l, ref))) return null;
+  const s = at(ref);
   return { level: ref, lab: s.lab, validSource: s.validSource, width: s.width, height: s.height, r: patchRadius(options, ref), seed: options.seed };
 }
 
@@ -208,10 +242,12 @@ export function prepare(image: RgbaImage, hole: Uint8Array, donor: Uint8Array | 
     lab = allocArray(Float32Array, n * 3, shared);
     knownLab(image.data, hole, 0, 0, n, lab);
   }
+  // First the pyramid, each level's hole depth and sources (they decide how deep it goes), then
+  // the offsets' task can start elsewhere, then the levels are built.
   let pyr: PyramidLevel = { width, height, lab, hole, donor };
   let depth = distanceToKnown(hole, width, height);
-  const levels = [buildLevel(0, pyr, options, shared, depth)];
-  if (levels[0].sourceCount === 0) {
+  const pyramid = [{ pyr, depth, sources: levelSources(0, pyr, options, shared), width, height }];
+  if (pyramid[0].sources.sourceCount === 0) {
     const why = holeCount === n ? 'the mask covers the whole image' : `no ${options.patchSize}x${options.patchSize} patch of known pixels${donor ? ' inside the donor area' : ''} is left`;
     throw new KernelError('EMPTY_SOURCE', `nothing to fill from: ${why}; shrink the mask${donor ? ', widen the donor area' : ''} or lower the patch size`);
   }
@@ -221,12 +257,18 @@ export function prepare(image: RgbaImage, hole: Uint8Array, donor: Uint8Array | 
     if (depth.max <= options.topHoleRadius) break;
     if (halfSize(pyr.width) < minSide || halfSize(pyr.height) < minSide) break;
     const next = downscale(pyr, shared);
+    const sources = levelSources(pyramid.length, next, options, shared);
+    if (sources.sourceCount === 0) break;
     depth = distanceToKnown(next.hole, next.width, next.height);
-    const built = buildLevel(levels.length, next, options, shared, depth);
-    if (built.sourceCount === 0) break;
-    levels.push(built);
+    pyramid.push({ pyr: next, depth, sources, width: next.width, height: next.height });
     pyr = next;
   }
-  if (settings.offsets !== false) addOffsets(levels, options);
+  let offsetsTaken = settings.offsets === false;
+  if (!offsetsTaken && settings.offsetsElsewhere) {
+    const task = taskOf(pyramid, options, (l) => ({ lab: pyramid[l].pyr.lab, validSource: pyramid[l].sources.validSource, width: pyramid[l].width, height: pyramid[l].height }));
+    offsetsTaken = task === null || settings.offsetsElsewhere(task);
+  }
+  const levels = pyramid.map((p, l) => buildLevel(l, p.pyr, options, shared, p.depth, p.sources));
+  if (!offsetsTaken) addOffsets(levels, options);
   return { plan: { width, height, holeCount, options, levels: levels.map(levelPlan) }, levels };
 }

@@ -5,6 +5,7 @@
 import { parentPort } from 'node:worker_threads';
 import { knownLab } from './color.ts';
 import { runOffsetTask } from './offsets.ts';
+import { joinPeel } from './peel.ts';
 import { runTile } from './tile-step.ts';
 import type { LevelStatic, PlanOptions } from './types.ts';
 import type { ToWorker, FromWorker } from './pool-protocol.ts';
@@ -32,13 +33,20 @@ port.on('message', (msg: ToWorker) => {
         const k = order[c];
         changed[k] = runTile(level.s, msg.state, level.options, k, msg.mode, msg.into).changed;
         tiles++;
-        if (Atomics.add(counters, 1, 1) + 1 === n) completed = true;
+        if (Atomics.add(counters, 1, 1) + 1 === n) {
+          completed = true;
+          // The calling thread may be waiting on the counter itself (pool.ts, SYNC_WAIT_MS).
+          Atomics.notify(counters, 1);
+        }
       }
       const reply: FromWorker = { type: 'ran', job: msg.job, tiles, completed };
       port.postMessage(reply);
     } else if (msg.type === 'lab') {
       knownLab(msg.rgba, msg.hole, msg.from, msg.from, msg.to, msg.lab);
       const reply: FromWorker = { type: 'lab-done', job: msg.job };
+      port.postMessage(reply);
+    } else if (msg.type === 'peel') {
+      const reply: FromWorker = { type: 'peeled', pixels: joinPeel(msg.job) };
       port.postMessage(reply);
     } else if (msg.type === 'offsets') {
       const offsets = runOffsetTask(msg.task);
