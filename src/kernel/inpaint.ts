@@ -5,6 +5,7 @@ import { availableParallelism } from 'node:os';
 import { assemble, assembleValues, converged, stateBuffers } from './assemble.ts';
 import { finish, preview } from './compose.ts';
 import { fillClock, levelClock } from './fill-clock.ts';
+import { fillFraction } from './fill-progress.ts';
 import { initFromCoarser, initTopLevel } from './init-level.ts';
 import { donorUnion, maskToBinary } from './mask.ts';
 import { resolveOptions, type InpaintOptionsInput } from './options.ts';
@@ -73,10 +74,8 @@ export async function inpaint(image: RgbaImage, mask: RgbaImage, input: InpaintI
     prepared.levels = [];
     const levelCount = levels.length;
     const s0 = levels[0]!;
-    // Work estimate for the progress fraction: targets x iterations, per level.
-    const work = levels.map((s) => s!.targetPixels.length * options.maxIterations);
-    const totalWork = work.reduce((a, b) => a + b, 0);
-    let doneWork = 0;
+    // The progress fraction's work estimate (fill-progress.ts): targets per level, kept as the levels are let go of.
+    const targetCounts = levels.map((s) => s!.targetPixels.length);
     let state: LevelState | null = null;
     // Tiles write the next state in place (runTile's `into`): no per-tile arrays, no copy in
     // assemble. The buffers of the state before the current one are free again and are reused,
@@ -114,7 +113,7 @@ export async function inpaint(image: RgbaImage, mask: RgbaImage, input: InpaintI
         state = assemble(s, state, results, options, into);
         fillClock.assemble += lap();
         spare = { values: onProgress ? null : previous.values, nnf: previous.nnf, dist: previous.dist };
-        const fraction = Math.min(1, (doneWork + (work[l] * state.iteration) / options.maxIterations) / totalWork);
+        const fraction = fillFraction(targetCounts, options.maxIterations, l, state.iteration);
         if (onProgress) {
           const values = state.values;
           onProgress({
@@ -129,7 +128,6 @@ export async function inpaint(image: RgbaImage, mask: RgbaImage, input: InpaintI
         }
       }
       levelClock[l] = (levelClock[l] ?? 0) + performance.now() - levelStart;
-      doneWork += work[l];
     }
     const into = spare?.values ? { values: spare.values, nnf: new Int32Array(0), dist: new Float32Array(0) } : stateBuffers(s0, 'vote');
     const voted = await executor.run(s0, `${runId}/0`, state!, options, 'vote', into);
