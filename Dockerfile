@@ -9,6 +9,8 @@ ARG NODE_IMAGE=node:22-bookworm-slim
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
+# npm ci's postinstall applies the fixes in patches/ to dependencies (patch-package).
+COPY patches ./patches
 RUN npm ci --no-audit --no-fund
 COPY . .
 # The web page (served by the gateway from src/gateway/web/dist) is bundled here when the
@@ -21,6 +23,7 @@ ENV NODE_ENV=production \
     TMPDIR=/tmp
 WORKDIR /app
 COPY package.json package-lock.json ./
+COPY patches ./patches
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 # tsconfig.json: tsx compiles with the project's settings (it looks in the working directory).
 COPY --from=build /app/tsconfig.json /app/schema.graphql ./

@@ -33,7 +33,15 @@ if (files.length === 0) {
   process.exit(1);
 }
 const loader = `file://${root}/node_modules/tsx/dist/loader.mjs`;
-const res = spawnSync(process.execPath, ['--import', loader, '--test', '--test-concurrency=1', ...runnerFlags, ...files], {
+// Safety nets so no run can stall CI: a test file whose tests have all ended exits even if a
+// handle lingers (a leaked timer once kept one alive for CI's whole 90 minutes), and a test that
+// waits forever fails after 15 minutes (the whole suite takes about 11). That processes of the
+// product exit on their own is tested where it matters, by tests that spawn them.
+const safety = [
+  ...(runnerFlags.some((f) => f.startsWith('--test-force-exit')) ? [] : ['--test-force-exit']),
+  ...(runnerFlags.some((f) => f.startsWith('--test-timeout')) ? [] : ['--test-timeout=900000']),
+];
+const res = spawnSync(process.execPath, ['--import', loader, '--test', '--test-concurrency=1', ...safety, ...runnerFlags, ...files], {
   stdio: 'inherit',
   cwd: root,
 });

@@ -42,6 +42,8 @@ export class NodeSet {
   readonly #check: ReturnType<typeof setInterval>;
   #watch: QueuedIterator<KvWatchEntry> | null = null;
   #following: Promise<void> = Promise.resolve();
+  /** The latest quiet check: it may be opening a watch, which close() must see stopped. */
+  #checking: Promise<void> = Promise.resolve();
   #lastEventAt = Date.now();
   #polling = false;
   #lastPollAt = 0;
@@ -52,7 +54,9 @@ export class NodeSet {
   private constructor(kv: KV, opts: NodeSetOptions) {
     this.#kv = kv;
     this.#log = opts.log;
-    this.#check = setInterval(() => void this.#checkQuiet(), opts.checkMs ?? 500);
+    this.#check = setInterval(() => {
+      if (!this.#polling) this.#checking = this.#checkQuiet();
+    }, opts.checkMs ?? 500);
     this.#check.unref();
   }
 
@@ -209,6 +213,9 @@ export class NodeSet {
   async close(): Promise<void> {
     this.#closed = true;
     clearInterval(this.#check);
+    // A watch being opened now is stopped by #openWatch once made; wait for that, so the owner
+    // never closes the connection under a watch still being made.
+    await this.#checking;
     this.#watch?.stop();
     await this.#following.catch(() => undefined);
   }
