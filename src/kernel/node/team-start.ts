@@ -2,6 +2,8 @@
 // top level's `initTopLevel`, ~70-130 ms of a node's main thread on a 1024x768 photo, the
 // largest item there in a V8 profile) and hands the state to the other members, which used to
 // peel it too, each its own identical copy (deterministic: seeded by seed and level only).
+// Member 0's worker threads, idle before the run's first step, peel alongside its main thread
+// (peel.ts's shared peel, as the in-process pool does: same bytes), so the others wait less.
 //
 // The state travels like a step's results: its encoded bytes are pushed on the job's result
 // subject (a cache warmer, hashed by the receiver before it keeps them; stored in the Object
@@ -39,7 +41,8 @@ function fits(state: LevelState, s: LevelStatic): boolean {
 
 /** The top level's initial state for this member of a team run of more than one member. */
 export async function teamTopState(deps: ServiceDeps, job: PreparedJob, s: LevelStatic, team: TeamSpec, peers: TeamPeers, usage: CallUsage, control: CallControl): Promise<LevelState> {
-  const peel = (): LevelState => usage.time(() => initTopLevel(s, job.options));
+  // The node's workers help (they are idle before the run's first step): same bytes (peel.ts).
+  const peel = (): LevelState => usage.time(() => initTopLevel(s, job.options, (p) => deps.pool.sharePeel(p)));
   const key = initKey(team, s.level);
   if (team.index === PEELER) {
     const state = peel();
