@@ -41,7 +41,8 @@ export async function startState(deps: ServiceDeps, job: PreparedJob, req: StepR
     if (req.level !== top || req.iteration !== 0 || mode !== 'iterate') {
       throw badStep(`only the top level's first ITERATE step (level ${top}, iteration 0) starts without previous results`);
     }
-    return { state: initTop ? await initTop(s) : usage.time(() => initTopLevel(s, options)), converged: false };
+    // The node's workers help peel (peel.ts: same bytes); a busy one joins late or not at all.
+    return { state: initTop ? await initTop(s) : usage.time(() => initTopLevel(s, options, (p) => deps.pool.sharePeel(p))), converged: false };
   }
   const prev = await stateAfter(deps, job, req.previous, req.previousState, usage);
   if (req.iteration > 0) {
