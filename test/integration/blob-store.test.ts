@@ -134,3 +134,41 @@ test('a put whose metadata publish fails with no metadata to be found keeps its 
     const ref = await store.put(bytes);
     assert.deepEqual(Buffer.from(await store.get(ref.id)), Buffer.from(bytes));
   }));
+
+test('reads are direct gets (raw bytes, no base64 JSON); when direct gets fail or find nothing, the leader\'s message gets read the blob', () =>
+  withStore(async ({ nc, store }) => {
+    const bytes = new Uint8Array(2_500_000).map((_, i) => (i * 11 + 1) % 249);
+    const ref = await store.put(bytes);
+    const request = nc.request.bind(nc);
+    const seen: string[] = [];
+    let direct: 'answer' | 'fail' | 'not found' = 'answer';
+    nc.request = async (subject, payload, opts) => {
+      seen.push(subject);
+      if (subject.includes('.DIRECT.GET.') && direct === 'fail') throw new Error('no responders (direct gets off)');
+      // A replica that has not caught up: asked for the metadata, it has none yet.
+      if (subject.includes('.DIRECT.GET.') && direct === 'not found') return request(subject.replace(/\.M\.[^.]+$/, '.M.bm90LXRoZXJl'), payload, opts);
+      return request(subject, payload, opts);
+    };
+    const count = (part: string): number => seen.filter((s) => s.includes(part)).length;
+    const read = await store.get(ref.id);
+    assert.deepEqual(Buffer.from(read), Buffer.from(bytes));
+    assert.equal(read.byteOffset, 0, 'a plain array of its own (decoders view its buffer)');
+    assert.equal(read.buffer.byteLength, bytes.length);
+    // What a read returned is its own: later reads on the connection do not change it.
+    const small = new Uint8Array(1000).map((_, i) => (i * 3 + 7) % 256);
+    const first = await store.get((await store.put(small)).id);
+    assert.equal(first.buffer.byteLength, small.length, 'one chunk: a copy of its own, not a view into the connection\'s buffer');
+    await Promise.all([store.get(ref.id), store.get(ref.id)]);
+    assert.deepEqual(Buffer.from(first), Buffer.from(small));
+    assert.deepEqual(Buffer.from(read), Buffer.from(bytes));
+    seen.length = 0;
+    assert.deepEqual(Buffer.from(await store.get(ref.id)), Buffer.from(bytes));
+    assert.equal(count('.DIRECT.GET.'), 4, 'metadata and three chunks, each one direct get');
+    assert.equal(count('.STREAM.MSG.GET.'), 0);
+    for (const mode of ['fail', 'not found'] as const) {
+      direct = mode;
+      seen.length = 0;
+      assert.deepEqual(Buffer.from(await store.get(ref.id)), Buffer.from(bytes));
+      assert.ok(count('.STREAM.MSG.GET.') >= 4, `${mode}: read through the leader (${seen.join(', ')})`);
+    }
+  }));

@@ -114,6 +114,27 @@ test('a member that joined late asks for the announcement it missed: no hang, sa
   }
 });
 
+test('the top level is peeled once per run: member 0 hands its initial state to the other members, same tiles', { timeout: 120_000 }, async () => {
+  const c = await startTestCluster(3, { env: { PATCHWORK_LOG_LEVEL: 'debug' } });
+  try {
+    const job = await c.job('team-peel-once', image, mask, options);
+    const plan = (await c.cluster.prepare({ job }, { placementKey: job.jobId, rank: 0 })).response;
+    const top = plan.levels.length - 1;
+    const call = { placementKey: job.jobId, attempts: 1 };
+    const members = await Promise.all([0, 1, 2].map((i) => c.cluster.step(teamStep(job, top, 'peel-once', 3, i, top - 1), { ...call, rank: i })));
+    const from0 = (node: string): boolean => c.nodes.find((n) => n.id === node)!.log.some((l) => l.includes('initial state came from member 0'));
+    assert.deepEqual(members.map((m) => from0(m.node)), [false, true, true], 'members 1 and 2 took member 0\'s initial state');
+    const solo = (await c.cluster.step(teamStep(job, top, 'peel-solo', 1, 0, top - 1), { ...call, rank: 0 })).response;
+    assert.equal(members[0].response.reports.length, solo.reports.length);
+    for (const [i, rep] of solo.reports.entries()) {
+      const stored = members.flatMap((m) => m.response.reports[i].stored).sort((x, y) => x.tiles[0] - y.tiles[0]);
+      assert.deepEqual(await tilesOf(c, stored), await tilesOf(c, rep.stored), `step ${i}: same tile results as a team of one`);
+    }
+  } finally {
+    await c.close();
+  }
+});
+
 test('store_last_step_only: only the last step is stored; a late member gets the earlier batches from the members\' caches', { timeout: 120_000 }, async () => {
   const c = await startTestCluster(2);
   try {

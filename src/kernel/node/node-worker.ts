@@ -8,6 +8,7 @@ import { preview } from '../compose.ts';
 import { isKernelError } from '../errors.ts';
 import { prepare } from '../prepare.ts';
 import { initFromCoarser } from '../init-level.ts';
+import { joinPeel } from '../peel.ts';
 import { runTile } from '../tile-step.ts';
 import type { LevelState, TileResult } from '../types.ts';
 import { encodeHeader } from './state-headers.ts';
@@ -40,6 +41,9 @@ port.on('message', (msg: ToWorker) => {
         break;
       case 'dropState':
         states.delete(msg.stateId);
+        break;
+      case 'peel':
+        joinPeel(msg.job);
         break;
       case 'prepare': {
         const t0 = performance.now();

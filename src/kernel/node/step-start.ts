@@ -5,7 +5,7 @@ import { assemble, converged } from '../assemble.ts';
 import { decodeLevelState } from '../codec.ts';
 import { initFromCoarser, initTopLevel } from '../init-level.ts';
 import type { TileMode } from '../pool-protocol.ts';
-import type { LevelState } from '../types.ts';
+import type { LevelState, LevelStatic } from '../types.ts';
 import type { ResultRef, StepRequest } from '../generated/patchwork/kernel/v1/kernel.ts';
 import { badRequest, badStep, type ServiceDeps } from './call-context.ts';
 import type { CallUsage } from './call-usage.ts';
@@ -30,9 +30,10 @@ export async function stateAfter(deps: ServiceDeps, job: PreparedJob, refs: read
 
 /**
  * The state a step starts from; `converged` when the request is an ITERATE step of a level whose
- * state (`state`, after the previous step) has already converged.
+ * state (`state`, after the previous step) has already converged. `initTop` gives the top level's
+ * initial state (default: computed here; a team run shares one, team-start.ts).
  */
-export async function startState(deps: ServiceDeps, job: PreparedJob, req: StepRequest, mode: TileMode, usage: CallUsage): Promise<{ state: LevelState; converged: boolean }> {
+export async function startState(deps: ServiceDeps, job: PreparedJob, req: StepRequest, mode: TileMode, usage: CallUsage, initTop?: (s: LevelStatic) => Promise<LevelState>): Promise<{ state: LevelState; converged: boolean }> {
   const { levels, options } = job;
   const s = levelOf(job, req.level);
   const top = levels.length - 1;
@@ -40,7 +41,8 @@ export async function startState(deps: ServiceDeps, job: PreparedJob, req: StepR
     if (req.level !== top || req.iteration !== 0 || mode !== 'iterate') {
       throw badStep(`only the top level's first ITERATE step (level ${top}, iteration 0) starts without previous results`);
     }
-    return { state: usage.time(() => initTopLevel(s, options)), converged: false };
+    // The node's workers help peel (peel.ts: same bytes); a busy one joins late or not at all.
+    return { state: initTop ? await initTop(s) : usage.time(() => initTopLevel(s, options, (p) => deps.pool.sharePeel(p))), converged: false };
   }
   const prev = await stateAfter(deps, job, req.previous, req.previousState, usage);
   if (req.iteration > 0) {

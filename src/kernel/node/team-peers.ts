@@ -92,6 +92,13 @@ export class TeamPeers {
     return this.#absent.size;
   }
 
+  /** Counts `member` absent for the rest of the run (it missed the run's start, team-start.ts): its shares are computed here. */
+  markAbsent(member: number, level: number, iteration: number, why: string): void {
+    if (member === this.#team.index || this.#absent.has(member)) return;
+    this.#absent.add(member);
+    this.#deps.log.warn({ run: this.#team.run, member: this.#team.index, peer: member, level, iteration, reason: why }, 'team: a peer is absent; computing its share here for the rest of the run');
+  }
+
   /** The peers' results of a step: waited for, read, or computed here for absent peers. */
   async gather(step: PeerStep): Promise<PeerResults> {
     const { key, waitMs } = step;

@@ -39,6 +39,7 @@ import { stateKey } from './state-cache.ts';
 import { startState } from './step-start.ts';
 import { storeImage } from './store-image.ts';
 import { TeamPeers, type PeerResults } from './team-peers.ts';
+import { teamTopState } from './team-start.ts';
 import { runTiles } from './tile-runner.ts';
 
 /** A peer's step counts as lost after this many times the member's own step time (or the node's teamWaitMs, if longer). */
@@ -77,7 +78,9 @@ export async function teamRun(deps: ServiceDeps, job: PreparedJob, req: StepRequ
 
   let mode = startMode;
   let s = levelOf(job, req.level);
-  const start = await startState(deps, job, req, mode, usage);
+  // The top level's initial state is peeled by member 0 alone and handed to the others.
+  const initTop = team.size > 1 ? (top: LevelStatic): Promise<LevelState> => teamTopState(deps, job, top, team, peers, usage, control) : undefined;
+  const start = await startState(deps, job, req, mode, usage, initTop);
   let state: LevelState = start.state;
   /** Moves on to the step after a converged level, if the run's range has one. */
   const goOn = (): boolean => {

@@ -6,6 +6,7 @@ import type { Worker } from 'node:worker_threads';
 import { CodedError } from '../../common/errors.ts';
 import { KernelError, type KernelErrorCode } from '../errors.ts';
 import { startWorker, workerSourceSync } from '../worker-bundle.ts';
+import type { PeelJob } from '../peel.ts';
 import type { TileMode } from '../pool-protocol.ts';
 import type { Prepared } from '../prepare.ts';
 import type { LevelState, PlanOptions, RgbaImage, TileResult } from '../types.ts';
@@ -128,6 +129,14 @@ export class WorkerPool {
     signal?.addEventListener('abort', onAbort, { once: true });
     const reply = await this.#run({ msg: { type: 'levels', id: 0, jobKey, state, through, stop }, jobKey, onStep, signal }).finally(() => signal?.removeEventListener('abort', onAbort));
     if (reply.type !== 'levels') throw new Error(`worker answered ${reply.type} to levels`);
+  }
+
+  /**
+   * Hands a top-level peel (peel.ts) to every ready worker, which peels pixels alongside the
+   * calling thread until none are left (a busy worker joins late and finds less or nothing).
+   */
+  sharePeel(job: PeelJob): void {
+    for (const slot of this.#slots) if (slot.ready) this.#post(slot, { type: 'peel', job });
   }
 
   async close(): Promise<void> {

@@ -1,6 +1,7 @@
 // Messages between a kernel node's main thread (worker-pool.ts) and its worker threads
 // (node-worker.ts). Big static arrays travel on SharedArrayBuffers (shared, not copied); tile
 // results come back with their buffers transferred.
+import type { PeelJob } from '../peel.ts';
 import type { TileMode } from '../pool-protocol.ts';
 import type { Prepared } from '../prepare.ts';
 import type { LevelState, LevelStatic, PlanOptions, RgbaImage, TileResult } from '../types.ts';
@@ -21,7 +22,9 @@ export type ToWorker =
   | { type: 'tile'; id: number; jobKey: string; stateId: number; level: number; tile: number; mode: TileMode }
   | { type: 'preview'; id: number; jobKey: string; level: number; values: Float32Array }
   /** Every step from `state` on, level after level, until level `through` converges. */
-  | { type: 'levels'; id: number; jobKey: string; state: LevelState; through: number; stop: Int32Array };
+  | { type: 'levels'; id: number; jobKey: string; state: LevelState; through: number; stop: Int32Array }
+  /** Help the main thread peel the top level (peel.ts: claims pixels until none are left); no answer. */
+  | { type: 'peel'; job: PeelJob };
 
 /** One step of a 'levels' task. */
 export interface StepEvent {
