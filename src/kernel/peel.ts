@@ -94,6 +94,9 @@ export interface PeelJob {
 
 const NEXT = 0;
 const FINISHED = 1;
+/** Microseconds helper threads spent peeling (their CPU, counted into what a call cost), and their pixels. */
+const HELPER_US = 2;
+const HELPER_PIXELS = 3;
 /** A thread waiting this long for another's pixel gives up (a pixel takes microseconds). */
 const STALL_MS = 60_000;
 
@@ -269,13 +272,14 @@ function pixelPeeler(s: LevelStatic, options: PlanOptions, ringOf: Int32Array, w
 }
 
 /** Claims and peels pixels of `job` until none is left to claim; the count this thread peeled. */
-export function joinPeel(job: PeelJob): number {
+export function joinPeel(job: PeelJob, helper = true): number {
   const { ctrl, rings } = job;
   const { order, ringStart, ringOf } = rings;
   const holePixels = job.s.holePixels;
   const total = order.length;
   const { peel } = pixelPeeler(job.s, job.options, ringOf, job.work, job.values, job.match, null);
   let peeled = 0;
+  let last = helper ? performance.now() : 0;
   for (;;) {
     const c = Atomics.add(ctrl, NEXT, 1);
     if (c >= total) break;
@@ -284,9 +288,21 @@ export function joinPeel(job: PeelJob): number {
     waitFinished(ctrl, ringStart[k]);
     peel(h, k);
     peeled++;
+    // A helper's time is counted before its pixel is: once every pixel is finished, all of it is in.
+    if (helper) {
+      const now = performance.now();
+      Atomics.add(ctrl, HELPER_US, Math.round((now - last) * 1000));
+      Atomics.add(ctrl, HELPER_PIXELS, 1);
+      last = now;
+    }
     if (Atomics.add(ctrl, FINISHED, 1) + 1 === ringStart[k + 1]) Atomics.notify(ctrl, FINISHED);
   }
   return peeled;
+}
+
+/** What helper threads did in a finished peel: pixels, and ms from joining to their last pixel. */
+export function helperPeel(job: PeelJob): { pixels: number; ms: number } {
+  return { pixels: Atomics.load(job.ctrl, HELPER_PIXELS), ms: Atomics.load(job.ctrl, HELPER_US) / 1000 };
 }
 
 /** Blocks until at least `count` positions are finished (another thread's pixels of an earlier ring). */
@@ -333,10 +349,10 @@ export function peelByPatches(s: LevelStatic, options: PlanOptions, rng: Xorshif
       work,
       values: new Float32Array(new SharedArrayBuffer(holeCount * 12)),
       match: new Int32Array(new SharedArrayBuffer(holeCount * 4)).fill(-1),
-      ctrl: new Int32Array(new SharedArrayBuffer(8)),
+      ctrl: new Int32Array(new SharedArrayBuffer(16)),
     };
     share(job);
-    joinPeel(job);
+    joinPeel(job, false);
     waitFinished(job.ctrl, order.length);
     return { values: job.values, match: job.match };
   }

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import { initTopLevel } from '../../src/kernel/init-level.ts';
 import { maskToBinary } from '../../src/kernel/mask.ts';
 import { resolveOptions } from '../../src/kernel/options.ts';
-import type { PeelJob } from '../../src/kernel/peel.ts';
+import { helperPeel, type PeelJob } from '../../src/kernel/peel.ts';
 import { toShared } from '../../src/kernel/shared-memory.ts';
 import { WorkerPool } from '../../src/kernel/node/worker-pool.ts';
 import { discMask, texturedImage } from '../support/images.ts';
@@ -29,6 +29,10 @@ test('the node pool\'s workers join a top-level peel: same initial state as one 
     assert.deepEqual(Array.from(shared.values), Array.from(alone.values));
     assert.deepEqual(Array.from(shared.nnf), Array.from(alone.nnf));
     assert.deepEqual(Array.from(shared.dist), Array.from(alone.dist));
+    // What the workers peeled is counted, time included: a node bills it into the call's kernel ms.
+    const helped = helperPeel(offered[0]);
+    assert.ok(helped.pixels <= top.holePixels.length);
+    assert.equal(helped.ms > 0, helped.pixels > 0, `helpers peeled ${helped.pixels} pixels in ${helped.ms} ms`);
   } finally {
     await pool.close();
   }

@@ -4,8 +4,9 @@
 import { assemble, converged } from '../assemble.ts';
 import { decodeLevelState } from '../codec.ts';
 import { initFromCoarser, initTopLevel } from '../init-level.ts';
+import { helperPeel, type PeelJob } from '../peel.ts';
 import type { TileMode } from '../pool-protocol.ts';
-import type { LevelState, LevelStatic } from '../types.ts';
+import type { LevelState, LevelStatic, PlanOptions } from '../types.ts';
 import type { ResultRef, StepRequest } from '../generated/patchwork/kernel/v1/kernel.ts';
 import { badRequest, badStep, type ServiceDeps } from './call-context.ts';
 import type { CallUsage } from './call-usage.ts';
@@ -14,6 +15,22 @@ import type { PreparedJob } from './job-cache.ts';
 import { decodeHeader } from './state-headers.ts';
 import { stateKey } from './state-cache.ts';
 import { shareState } from './tile-runner.ts';
+
+/**
+ * The top level's initial state, peeled with the node's worker threads helping (peel.ts: same
+ * bytes; a busy worker joins late or not at all). The helpers' time counts into the call's cost.
+ */
+export function peelTopLevel(deps: ServiceDeps, s: LevelStatic, options: PlanOptions, usage: CallUsage): LevelState {
+  let shared: PeelJob | null = null;
+  const state = usage.time(() =>
+    initTopLevel(s, options, (p) => {
+      shared = p;
+      deps.pool.sharePeel(p);
+    }),
+  );
+  if (shared) usage.kernelMs += helperPeel(shared).ms;
+  return state;
+}
 
 /** The state after the step whose results are `refs` and whose start-state header is `headerBytes`. */
 export async function stateAfter(deps: ServiceDeps, job: PreparedJob, refs: readonly ResultRef[], headerBytes: Uint8Array, usage: CallUsage): Promise<LevelState> {
@@ -41,8 +58,7 @@ export async function startState(deps: ServiceDeps, job: PreparedJob, req: StepR
     if (req.level !== top || req.iteration !== 0 || mode !== 'iterate') {
       throw badStep(`only the top level's first ITERATE step (level ${top}, iteration 0) starts without previous results`);
     }
-    // The node's workers help peel (peel.ts: same bytes); a busy one joins late or not at all.
-    return { state: initTop ? await initTop(s) : usage.time(() => initTopLevel(s, options, (p) => deps.pool.sharePeel(p))), converged: false };
+    return { state: initTop ? await initTop(s) : peelTopLevel(deps, s, options, usage), converged: false };
   }
   const prev = await stateAfter(deps, job, req.previous, req.previousState, usage);
   if (req.iteration > 0) {

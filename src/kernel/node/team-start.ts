@@ -16,13 +16,13 @@
 import { blobIdOf } from '../../common/blob-store.ts';
 import { isCodedError } from '../../common/errors.ts';
 import { decodeLevelState, encodeLevelState } from '../codec.ts';
-import { initTopLevel } from '../init-level.ts';
 import type { LevelState, LevelStatic } from '../types.ts';
 import type { TeamSpec } from '../generated/patchwork/kernel/v1/kernel.ts';
 import type { CallControl, ServiceDeps } from './call-context.ts';
 import type { CallUsage } from './call-usage.ts';
 import { readBlob } from './job-inputs.ts';
 import type { PreparedJob } from './job-cache.ts';
+import { peelTopLevel } from './step-start.ts';
 import type { TeamStepKey } from './team-exchange.ts';
 import type { TeamPeers } from './team-peers.ts';
 
@@ -42,7 +42,7 @@ function fits(state: LevelState, s: LevelStatic): boolean {
 /** The top level's initial state for this member of a team run of more than one member. */
 export async function teamTopState(deps: ServiceDeps, job: PreparedJob, s: LevelStatic, team: TeamSpec, peers: TeamPeers, usage: CallUsage, control: CallControl): Promise<LevelState> {
   // The node's workers help (they are idle before the run's first step): same bytes (peel.ts).
-  const peel = (): LevelState => usage.time(() => initTopLevel(s, job.options, (p) => deps.pool.sharePeel(p)));
+  const peel = (): LevelState => peelTopLevel(deps, s, job.options, usage);
   const key = initKey(team, s.level);
   if (team.index === PEELER) {
     const state = peel();
