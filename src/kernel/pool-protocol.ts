@@ -20,8 +20,11 @@ export type ToWorker =
   | { type: 'lab'; job: number; rgba: Uint8Array; hole: Uint8Array; from: number; to: number; lab: Float32Array }
   /** The offset statistics of a fill (offsets.ts; the task's arrays are shared). */
   | { type: 'offsets'; job: number; task: OffsetTask }
-  /** Help the calling thread peel the top level (joinPeel); no reply is awaited, the job's counters say when it is done. */
-  | { type: 'peel'; job: PeelJob };
+  /**
+   * Help the calling thread peel the top level (joinPeel); no reply is awaited, the job's counters
+   * say when it is done. Then poll the port `pollMs` (the top level's first run follows).
+   */
+  | { type: 'peel'; job: PeelJob; pollMs: number };
 
 /** `ran`: after a run, the tiles this worker ran and whether it finished the run's last tile. */
 export type FromWorker =

@@ -45,8 +45,8 @@ const SYNC_WAIT_MS = 3;
 
 /**
  * How threads hand runs over; benchmarks flip these for paired A/B runs (0 and 0: the old
- * sleeping hand-off). `workerPollMs`: after a run a worker polls its port this long for the next
- * one instead of sleeping (worker.ts, pollPort). `mainSpinMs`: once it finds no tile left, the
+ * sleeping hand-off). `workerPollMs`: after a run or a shared peel a worker polls its port this
+ * long for the next run instead of sleeping (worker.ts, pollPort). `mainSpinMs`: once it finds no tile left, the
  * calling thread spins on the finished-tiles counter this long before it sleeps in Atomics.wait
  * (up to SYNC_WAIT_MS in all). A sleeping thread must be woken, and on a busy 2-vCPU machine the
  * scheduler often runs the woken thread on the waker's core, so one waits for the other.
@@ -335,7 +335,7 @@ export function poolExecutor(threads: number): PoolExecutor {
       const ready = slots.filter((slot) => slot.ready);
       if (ready.length === 0) return null;
       return (job) => {
-        for (const slot of ready) slot.worker.postMessage({ type: 'peel', job } satisfies ToWorker);
+        for (const slot of ready) slot.worker.postMessage({ type: 'peel', job, pollMs: handOff.workerPollMs } satisfies ToWorker);
       };
     },
     forget() {

@@ -18,7 +18,7 @@ let level: { key: string; s: LevelStatic; options: PlanOptions } | null = null;
 /**
  * After a run (or a shared peel), the next run usually follows within a millisecond: the calling
  * thread assembles the state, or sets up the top level, and posts it. So the worker polls its port
- * for `pollMs` (the run's `pollMs`, or POLL_AFTER_PEEL_MS) before going back to the event loop to
+ * for the message's `pollMs` (pool.ts, handOff) before going back to the event loop to
  * sleep. A sleeping thread has to be woken, and on a busy machine the scheduler often runs the
  * woken thread on the waker's core, where the calling thread then waits for it: postMessage calls
  * blocking 2-10 ms were measured at load 5-6 (docs/architecture.md, Threads). It stops at once
@@ -37,13 +37,10 @@ function pollPort(pollMs: number): void {
   }
 }
 
-/** How long a worker polls after helping with a peel (the top level's first run follows it). */
-const POLL_AFTER_PEEL_MS = 2;
-
 port.on('message', (msg: ToWorker) => {
   handle(msg);
   if (msg.type === 'run') pollPort(msg.pollMs);
-  else if (msg.type === 'peel') pollPort(POLL_AFTER_PEEL_MS);
+  else if (msg.type === 'peel') pollPort(msg.pollMs);
 });
 
 function handle(msg: ToWorker): void {
