@@ -16,6 +16,12 @@ export interface FillClock {
   poolTiles: number;
   /** Waiting for workers once the calling thread found no tile left to claim. */
   poolWait: number;
+  /**
+   * The rest of a pool run on the calling thread: ordering tiles, posting the run to the workers
+   * (a postMessage that, when the scheduler runs the woken worker on this thread's core, blocks for
+   * milliseconds), collecting the results.
+   */
+  dispatch: number;
   /** Assembling states from tile results (median of the field's distances included). */
   assemble: number;
   /** The final RGBA from the last level's values. */
@@ -27,7 +33,7 @@ export interface FillClock {
 /** Wall time of each level's iterations (tile steps, waits, assembly), by level number (0 = full size). */
 export const levelClock: number[] = [];
 
-export const fillClock: FillClock = { prepare: 0, offsets: 0, peel: 0, upscale: 0, smallTiles: 0, poolTiles: 0, poolWait: 0, assemble: 0, finish: 0, total: 0 };
+export const fillClock: FillClock = { prepare: 0, offsets: 0, peel: 0, upscale: 0, smallTiles: 0, poolTiles: 0, poolWait: 0, dispatch: 0, assemble: 0, finish: 0, total: 0 };
 
 export function resetFillClock(): void {
   for (const k of Object.keys(fillClock) as (keyof FillClock)[]) fillClock[k] = 0;

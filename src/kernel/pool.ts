@@ -37,10 +37,21 @@ export const INLINE_COST = 300;
 
 /**
  * Once it finds no tile left, the calling thread waits up to this long on the finished-tiles
- * counter itself (Atomics.wait) before it waits for the worker's message: a worker finishing its
- * last tile then wakes it at once instead of through a message and the event loop.
+ * counter itself (spinning, then Atomics.wait: see handOff) before it waits for the worker's
+ * message: a worker finishing its last tile then lets it go on at once instead of through a
+ * message and the event loop.
  */
 const SYNC_WAIT_MS = 3;
+
+/**
+ * How threads hand runs over; benchmarks flip these for paired A/B runs (0 and 0: the old
+ * sleeping hand-off). `workerPollMs`: after a run or a shared peel a worker polls its port this
+ * long for the next run instead of sleeping (worker.ts, pollPort). `mainSpinMs`: once it finds no tile left, the
+ * calling thread spins on the finished-tiles counter this long before it sleeps in Atomics.wait
+ * (up to SYNC_WAIT_MS in all). A sleeping thread must be woken, and on a busy 2-vCPU machine the
+ * scheduler often runs the woken thread on the waker's core, so one waits for the other.
+ */
+export const handOff = { workerPollMs: 2, mainSpinMs: SYNC_WAIT_MS };
 
 function levelCost(s: LevelStatic, mode: TileMode): number {
   return s.targetPixels.length * (mode === 'vote' ? 1 : searchRounds(s.level));
@@ -246,6 +257,7 @@ export function poolExecutor(threads: number): PoolExecutor {
       if (failure) throw failure;
       // Workers write into shared memory only: a level not prepared for them stays here.
       if (levelCost(s, mode) < INLINE_COST || !isShared(s.lab)) return runInline(s, state, options, mode, given);
+      const entered = performance.now();
       const into = given ?? stateBuffers(s, mode);
       // While workers are starting, let their 'ready' in: a run whose last tile the calling thread
       // finishes never returns to the event loop (its promise is already settled).
@@ -270,10 +282,11 @@ export function poolExecutor(threads: number): PoolExecutor {
           slot.worker.postMessage({ type: 'level', key, s, options } satisfies ToWorker);
           slot.levelKey = key;
         }
-        slot.worker.postMessage({ type: 'run', job: id, key, state, into, mode, order, counters, changed } satisfies ToWorker);
+        slot.worker.postMessage({ type: 'run', job: id, key, state, into, mode, order, counters, changed, pollMs: handOff.workerPollMs } satisfies ToWorker);
       }
       // The calling thread claims tiles like any worker.
       const t0 = performance.now();
+      fillClock.dispatch += t0 - entered;
       for (;;) {
         const c = Atomics.add(counters, 0, 1);
         if (c >= n) break;
@@ -284,17 +297,19 @@ export function poolExecutor(threads: number): PoolExecutor {
       const t1 = performance.now();
       tileClock.ms += t1 - t0;
       fillClock.poolTiles += t1 - t0;
+      while (Atomics.load(counters, 1) < n && performance.now() - t1 < handOff.mainSpinMs);
       for (let seen = Atomics.load(counters, 1); seen < n && performance.now() - t1 < SYNC_WAIT_MS; seen = Atomics.load(counters, 1)) {
         Atomics.wait(counters, 1, seen, SYNC_WAIT_MS);
       }
       if (Atomics.load(counters, 1) === n) current!.finish();
       try {
         await all;
-        fillClock.poolWait += performance.now() - t1;
       } finally {
         current = null;
         for (const slot of slots) slot.worker.unref();
       }
+      const waited = performance.now();
+      fillClock.poolWait += waited - t1;
       const results = new Array<TileResult>(n);
       const empty = { nnf: new Int32Array(0), dist: new Float32Array(0) };
       for (let k = 0; k < n; k++) {
@@ -312,6 +327,7 @@ export function poolExecutor(threads: number): PoolExecutor {
           changed: changed[k],
         };
       }
+      fillClock.dispatch += performance.now() - waited;
       return results;
     },
     sharePeel() {
@@ -319,7 +335,7 @@ export function poolExecutor(threads: number): PoolExecutor {
       const ready = slots.filter((slot) => slot.ready);
       if (ready.length === 0) return null;
       return (job) => {
-        for (const slot of ready) slot.worker.postMessage({ type: 'peel', job } satisfies ToWorker);
+        for (const slot of ready) slot.worker.postMessage({ type: 'peel', job, pollMs: handOff.workerPollMs } satisfies ToWorker);
       };
     },
     forget() {

@@ -2,7 +2,7 @@
 // arrays arrive on SharedArrayBuffers, so they are shared, not copied); on each run it claims
 // tiles from the run's shared counter until none is left, writing results into the shared
 // next-state buffers, then reports how many it ran.
-import { parentPort } from 'node:worker_threads';
+import { parentPort, receiveMessageOnPort } from 'node:worker_threads';
 import { knownLab } from './color.ts';
 import { runOffsetTask } from './offsets.ts';
 import { joinPeel } from './peel.ts';
@@ -15,7 +15,35 @@ const port = parentPort;
 
 let level: { key: string; s: LevelStatic; options: PlanOptions } | null = null;
 
+/**
+ * After a run (or a shared peel), the next run usually follows within a millisecond: the calling
+ * thread assembles the state, or sets up the top level, and posts it. So the worker polls its port
+ * for the message's `pollMs` (pool.ts, handOff) before going back to the event loop to
+ * sleep. A sleeping thread has to be woken, and on a busy machine the scheduler often runs the
+ * woken thread on the waker's core, where the calling thread then waits for it: postMessage calls
+ * blocking 2-10 ms were measured at load 5-6 (docs/architecture.md, Threads). It stops at once
+ * on 'forget' (the fill is over), so an idle pool spins for nothing.
+ */
+function pollPort(pollMs: number): void {
+  let until = performance.now() + pollMs;
+  while (performance.now() < until) {
+    const next = receiveMessageOnPort(port);
+    if (!next) continue;
+    const msg = next.message as ToWorker;
+    handle(msg);
+    // A level's data is followed by its first run, so the poll goes on after it; a run restarts it.
+    if (msg.type === 'forget') return;
+    if (msg.type === 'run') until = performance.now() + msg.pollMs;
+  }
+}
+
 port.on('message', (msg: ToWorker) => {
+  handle(msg);
+  if (msg.type === 'run') pollPort(msg.pollMs);
+  else if (msg.type === 'peel') pollPort(msg.pollMs);
+});
+
+function handle(msg: ToWorker): void {
   try {
     if (msg.type === 'level') {
       level = { key: msg.key, s: msg.s, options: msg.options };
@@ -57,7 +85,7 @@ port.on('message', (msg: ToWorker) => {
     const reply: FromWorker = { type: 'error', message: e instanceof Error ? `${e.message}\n${e.stack ?? ''}` : String(e) };
     port.postMessage(reply);
   }
-});
+}
 
 const ready: FromWorker = { type: 'ready' };
 port.postMessage(ready);

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { inpaint, KernelError, type Progress, type RgbaImage } from '../../src/kernel/index.ts';
-import { workerTiles } from '../../src/kernel/pool.ts';
+import { handOff, workerTiles } from '../../src/kernel/pool.ts';
 import { bits, discMask, rectMask, stripes, texturedImage } from '../support/images.ts';
 
 const W = 160;
@@ -51,6 +51,32 @@ test('same seed, same bytes: one thread or two', async () => {
   assert.deepEqual(again.data, one.data);
   const other = await inpaint(img, mask, { workers: 1, seed: 4, tileSize: 24 });
   assert.notDeepEqual(other.data, one.data);
+});
+
+test('polling and sleeping hand-offs between runs give the same bytes', async () => {
+  // With polling, a worker takes its next runs (and the next level's data) from its port in a
+  // loop (worker.ts, pollPort) instead of through its event loop: a message lost or handled twice
+  // there would change the bytes or hang the fill.
+  const w = 260;
+  const h = 190;
+  const img = texturedImage(w, h);
+  const mask = discMask(w, h, 120, 95, 50);
+  const one = await inpaint(img, mask, { workers: 1, seed: 5, tileSize: 24 });
+  const saved = { ...handOff };
+  try {
+    let workerRan = false;
+    for (let run = 0; run < 5 && !workerRan; run++) {
+      Object.assign(handOff, { workerPollMs: 0, mainSpinMs: 0 });
+      assert.deepEqual((await inpaint(img, mask, { workers: 2, seed: 5, tileSize: 24 })).data, one.data);
+      Object.assign(handOff, { workerPollMs: 50, mainSpinMs: 3 });
+      const before = workerTiles.count;
+      assert.deepEqual((await inpaint(img, mask, { workers: 2, seed: 5, tileSize: 24 })).data, one.data);
+      workerRan = workerTiles.count > before;
+    }
+    assert.ok(workerRan, 'a polling worker ran tiles in one of five fills');
+  } finally {
+    Object.assign(handOff, saved);
+  }
 });
 
 test('a hole in stripes is filled with stripes in phase (the fill is not a blur)', async () => {
