@@ -74,3 +74,15 @@ export function bits(mask: RgbaImage): Uint8Array {
   for (let p = 0; p < out.length; p++) out[p] = mask.data[p * 4] > 127 ? 1 : 0;
   return out;
 }
+
+/** The union of white-on-black masks of one size (a pixel is set if any mask sets it). */
+export function unionMask(...masks: RgbaImage[]): RgbaImage {
+  const { width, height } = masks[0];
+  const data = new Uint8Array(width * height * 4);
+  for (let p = 0; p < width * height; p++) {
+    const v = masks.some((m) => m.data[p * 4] > 127) ? 255 : 0;
+    data[p * 4] = data[p * 4 + 1] = data[p * 4 + 2] = v;
+    data[p * 4 + 3] = 255;
+  }
+  return { width, height, data };
+}
