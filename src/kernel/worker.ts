@@ -22,7 +22,7 @@ let level: { key: string; s: LevelStatic; options: PlanOptions } | null = null;
  * sleep. A sleeping thread has to be woken, and on a busy machine the scheduler often runs the
  * woken thread on the waker's core, where the calling thread then waits for it: postMessage calls
  * blocking 2-10 ms were measured at load 5-6 (docs/architecture.md, Threads). It stops at once
- * on 'forget' (the fill is over), so an idle pool spins for nothing.
+ * on 'forget' (the fill is over), so a pool left idle does not spin.
  */
 function pollPort(pollMs: number): void {
   let until = performance.now() + pollMs;
@@ -39,8 +39,7 @@ function pollPort(pollMs: number): void {
 
 port.on('message', (msg: ToWorker) => {
   handle(msg);
-  if (msg.type === 'run') pollPort(msg.pollMs);
-  else if (msg.type === 'peel') pollPort(msg.pollMs);
+  if (msg.type === 'run' || msg.type === 'peel') pollPort(msg.pollMs);
 });
 
 function handle(msg: ToWorker): void {
